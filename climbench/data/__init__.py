@@ -1,0 +1,1 @@
+"""Data layer: source adapters, the canonical schema, regridding and prepared stores."""
