@@ -4,7 +4,8 @@ Detection reads magic numbers, not file names, so a mislabelled file still opens
 corrupt one is refused with a clear :class:`DataFileError` instead of an engine traceback.
 Truncation is caught up front where the format says how long it should be: HDF5 (netCDF4)
 stores its end-of-file address in the superblock; every GRIB message states its length and
-ends with ``7777``; the netCDF-3 library checks its own sizes on open.
+ends with ``7777``; a netCDF-3 header gives each variable's offset and size (the
+netCDF library itself does not check them on open and reads a cut file as zeros).
 """
 
 from __future__ import annotations
@@ -77,6 +78,85 @@ def check_integrity(path: str | Path, fmt: str) -> None:
                                     found=f"{size} bytes", hint="download the file again")
     elif fmt == "grib":
         _check_grib(path, size)
+    elif fmt == "netcdf3":
+        expected = _netcdf3_data_end(path)
+        if expected is not None and expected > size:
+            raise DataFileError("file is truncated", path=path,
+                                expected=f"at least {expected} bytes (netCDF-3 header)",
+                                found=f"{size} bytes", hint="download the file again")
+
+
+_NC3_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 4, 6: 8, 7: 1, 8: 2, 9: 4, 10: 8, 11: 8}
+
+
+def _netcdf3_data_end(path: Path) -> int | None:
+    """Smallest file size that holds all data a netCDF-3 header declares (None if the
+    header cannot be parsed: the engine then reports the problem)."""
+    with open(path, "rb") as f:
+        buf = f.read(1 << 22)
+    pos = 0
+
+    def take(n: int) -> bytes:
+        nonlocal pos
+        if pos + n > len(buf):
+            raise ValueError("header ends early")
+        pos += n
+        return buf[pos - n:pos]
+
+    try:
+        version = buf[3]
+        isz = 8 if version == 5 else 4  # NON_NEG / dim ids are 64-bit in CDF-5
+        osz = 4 if version == 1 else 8  # OFFSET: 32-bit in CDF-1 only
+
+        def num(n: int = isz) -> int:
+            return int.from_bytes(take(n), "big")
+
+        def name() -> None:
+            n = num()
+            take(n + (-n % 4))
+
+        def skip_atts() -> None:
+            tag, count = num(4), num()
+            for _ in range(count if tag == 0x0C else 0):
+                name()
+                nc_type = num(4)
+                n = num() * _NC3_TYPE_SIZES[nc_type]
+                take(n + (-n % 4))
+
+        pos = 4
+        numrecs = num()
+        if numrecs in (0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
+            return None  # streaming: record count unknown
+        tag, ndims = num(4), num()
+        dims = []
+        for _ in range(ndims if tag == 0x0A else 0):
+            name()
+            dims.append(num())
+        skip_atts()
+        tag, nvars = num(4), num()
+        variables = []
+        for _ in range(nvars if tag == 0x0B else 0):
+            name()
+            dimids = [num() for _ in range(num())]
+            skip_atts()
+            nc_type, vsize, begin = num(4), num(), num(osz)
+            is_record = bool(dimids) and dims[dimids[0]] == 0
+            count = 1
+            for d in dimids[1:] if is_record else dimids:
+                count *= dims[d]
+            variables.append((is_record, begin, vsize, count * _NC3_TYPE_SIZES[nc_type]))
+    except (ValueError, KeyError, IndexError):
+        return None
+    record_vars = [v for v in variables if v[0]]
+    recsize = (record_vars[0][3] if len(record_vars) == 1
+               else sum(v[2] for v in record_vars))
+    end = 0
+    for is_record, begin, _, nbytes in variables:
+        if is_record:
+            end = max(end, begin + (numrecs - 1) * recsize + nbytes if numrecs else 0)
+        else:
+            end = max(end, begin + nbytes)
+    return end
 
 
 def _check_grib(path: Path, size: int) -> None:
@@ -85,6 +165,12 @@ def _check_grib(path: Path, size: int) -> None:
         while offset < size:
             f.seek(offset)
             head = f.read(16)
+            if head.startswith(b"GRIB") and len(head) < 16:
+                raise DataFileError(
+                    "file is truncated", path=path,
+                    expected=f"a complete GRIB message {count + 1} at byte {offset}",
+                    found=f"{size} bytes (the file ends inside the message header)",
+                    hint="download the file again")
             if not head.startswith(b"GRIB"):
                 # writers may pad between messages; skip padding up to the next message
                 f.seek(offset)

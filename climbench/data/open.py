@@ -52,7 +52,7 @@ def open_dataset(
     paths = _expand(path_or_url)
     parts = [_open_one(p, source=source, units=units, chunks=chunks, sha256=sha256)
              for p in paths]
-    ds = parts[0] if len(parts) == 1 else _combine(parts, [str(p) for p in paths])
+    ds = parts[0] if len(parts) == 1 else combine(parts, [str(p) for p in paths])
     if variables is not None:
         ds = select_variables(ds, variables, name=str(path_or_url))
     if check_values:
@@ -118,7 +118,12 @@ def _calendar(ds: xr.Dataset) -> str | None:
     return getattr(first, "calendar", type(first).__name__)
 
 
-def _combine(parts: list[xr.Dataset], paths: list[str]) -> xr.Dataset:
+def combine(parts: list[xr.Dataset], paths: list[str]) -> xr.Dataset:
+    """Combine canonical datasets by coordinates (concatenate in time, merge variables).
+
+    Refuses mixed calendars with :class:`CalendarError` and overlapping times with
+    :class:`TimeAxisError`.
+    """
     calendars = {p: _calendar(ds) for p, ds in zip(paths, parts, strict=True)}
     distinct = {c for c in calendars.values() if c is not None}
     if len(distinct) > 1:

@@ -81,6 +81,10 @@ class CMIP6Adapter(SourceAdapter):
             attrs["member_id"] = attrs.get("sub_experiment_id", "none") + "-" + \
                 attrs["variant_label"] if attrs.get("sub_experiment_id", "none") != "none" \
                 else attrs["variant_label"]
+        if "version" in attrs and "version" in meta:
+            # The DRS directory holds the ESGF dataset (publication) version; a file's own
+            # ``version`` attribute is the older CMOR-time label and often differs. Both kept.
+            meta["file_version"] = str(attrs.pop("version"))
         for key in FIELDS:
             if key in attrs and key in meta and str(attrs[key]) != meta[key]:
                 warnings.warn(f"{path}: CMIP6 {key} is '{meta[key]}' in the path but "
