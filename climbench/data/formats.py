@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import xarray as xr
@@ -210,13 +212,23 @@ def _check_grib(path: Path, size: int) -> None:
 
 def open_raw(path: str | Path, fmt: str, chunks: dict | str | None) -> xr.Dataset:
     """Open with the engine for ``fmt``, lazily; engine errors become DataFileError."""
-    path = Path(path)
+    with harmless_warnings_silenced():
+        return _open_engine(Path(path), fmt, chunks)
+
+
+@contextmanager
+def harmless_warnings_silenced() -> Iterator[None]:
+    """Silence library warnings that are expected and not actionable for our users.
+
+    We keep cftime on purpose (DESIGN.md: calendars are never converted); a NaN
+    ``_FillValue`` on float data is harmless; consolidated metadata (one request to open a
+    store over HTTP) is not yet in the Zarr v3 spec, which zarr-python warns about.
+    """
     with warnings.catch_warnings():
-        # We keep cftime on purpose (DESIGN.md: calendars are never converted), and a NaN
-        # _FillValue on float data is harmless; neither is news to the user.
         warnings.filterwarnings("ignore", message="Unable to decode time axis")
         warnings.filterwarnings("ignore", message=".*non-conforming '_FillValue'")
-        return _open_engine(path, fmt, chunks)
+        warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
+        yield
 
 
 def _open_engine(path: Path, fmt: str, chunks: dict | str | None) -> xr.Dataset:

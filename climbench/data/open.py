@@ -134,13 +134,22 @@ def combine(parts: list[xr.Dataset], paths: list[str]) -> xr.Dataset:
             hint="open them separately, or convert one with ds.convert_calendar(...) knowingly",
         )
     try:
+        # join="exact": variables with different time spans are refused, never NaN-padded
         combined = xr.combine_by_coords(parts, combine_attrs="drop_conflicts",
-                                        join="outer", data_vars="all", coords="different",
+                                        join="exact", data_vars="all", coords="different",
                                         compat="no_conflicts")
     except ValueError as err:
+        spans = "; ".join(
+            f"{Path(p).name}: {sorted(map(str, ds.data_vars))} "
+            + (f"{ds['time'].values[0]}..{ds['time'].values[-1]}" if "time" in ds.dims
+               else "no time")
+            for p, ds in zip(paths, parts, strict=True))
         raise DataFileError("sources cannot be combined", path=", ".join(paths),
-                            expected="files that differ only in time or variables",
-                            found=str(err)) from err
+                            expected="files that differ only in time steps, or only in "
+                            "variables over the same times and grid",
+                            found=f"{err} ({spans})",
+                            hint="select a common time range (prepare --start/--end) or "
+                            "regrid to one grid (--grid)") from err
     schema._check_time(combined, ", ".join(paths))
     combined.attrs["climbench_path"] = ", ".join(paths)
     return combined

@@ -34,23 +34,18 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import warnings
-
 import dask
 import numpy as np
 import xarray as xr
 
 from climbench.data import schema
+from climbench.data.formats import harmless_warnings_silenced
 from climbench.data.open import combine, open_dataset, select_variables
 from climbench.data.progress import progress_bar
 from climbench.data.regrid import regrid, resolve_grid
 from climbench.data.remote import sha256_file
 from climbench.errors import CoordinateError, DataValueError, RegridError, StoreError
 from climbench.io import atomic_directory, write_json_atomic
-
-# Consolidated metadata makes a store one request to open over HTTP; zarr-python warns that
-# it is not yet in the v3 spec, which is not actionable for our users.
-warnings.filterwarnings("ignore", message="Consolidated metadata is currently not part")
 
 MANIFEST = "climbench_manifest.json"
 SHARD_BYTES = 32 * 2**20
@@ -103,6 +98,8 @@ def prepare(
     for item in items:
         ds = _open_source(item, source=source, units=units)
         provenance.append(_provenance(item, ds))
+        if time_range is not None and "time" in ds.dims:
+            ds = ds.sel(time=slice(*time_range))  # before combining: spans may differ
         if target is not None:
             ds = regrid(ds, target, method=method)
         parts.append(ds)
@@ -114,7 +111,7 @@ def prepare(
     ds = _as_float32(ds)
     encoding = _encoding(ds, time_chunk or 1)
     ds = _chunk_for_writing(ds, encoding)
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, overwrite=overwrite) as tmp, harmless_warnings_silenced():
         write = ds.to_zarr(tmp, mode="w", encoding=encoding, compute=False, consolidated=True,
                            zarr_format=3)
         with progress_bar(f"writing {out.name}", enabled=progress):
@@ -163,7 +160,8 @@ def open_prepared(store: PathLike) -> xr.Dataset:
         raise StoreError("not a complete prepared store", path=store,
                          expected=f"a Zarr store with {MANIFEST}", found="no manifest",
                          hint="run `climbench data prepare` again")
-    return xr.open_zarr(store, consolidated=True)
+    with harmless_warnings_silenced():
+        return xr.open_zarr(store, consolidated=True)
 
 
 def _open_source(item: PathLike | xr.Dataset, source: str | None,
