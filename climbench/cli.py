@@ -14,8 +14,11 @@ from rich.console import Console
 
 from climbench.errors import ClimbenchError
 
-app = typer.Typer(help="climbench: benchmark suite for ML on weather and climate data.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="climbench: benchmark suite for ML on weather and climate data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 data_app = typer.Typer(help="Open, inspect, regrid and prepare data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
@@ -25,8 +28,9 @@ def _parse_units(pairs: list[str] | None) -> dict[str, str]:
     out = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise ClimbenchError("bad --units value", expected="VARIABLE=UNIT, e.g. tasmax=degC",
-                                 found=repr(pair))
+            raise ClimbenchError(
+                "bad --units value", expected="VARIABLE=UNIT, e.g. tasmax=degC", found=repr(pair)
+            )
         name, unit = pair.split("=", 1)
         out[name.strip()] = unit.strip()
     return out
@@ -34,11 +38,13 @@ def _parse_units(pairs: list[str] | None) -> dict[str, str]:
 
 @data_app.command("info")
 def data_info(
-    paths: list[str] = typer.Argument(..., help="Files, stores, URLs or globs; several "
-                                      "paths are combined into one dataset."),
+    paths: list[str] = typer.Argument(
+        ..., help="Files, stores, URLs or globs; several paths are combined into one dataset."
+    ),
     source: str = typer.Option(None, help="Force the source adapter: era5, cmip6, merra2, cf."),
-    units: list[str] = typer.Option(None, "--units", help="Override a wrong units "
-                                    "attribute: VARIABLE=UNIT (repeatable)."),
+    units: list[str] = typer.Option(
+        None, "--units", help="Override a wrong units attribute: VARIABLE=UNIT (repeatable)."
+    ),
     stats: bool = typer.Option(False, help="Also print min / mean / max (reads the data)."),
 ) -> None:
     """Describe a dataset as climbench sees it: source, grid, time axis, variables, units."""
@@ -48,11 +54,26 @@ def data_info(
 
     if len(paths) == 1 and Path(paths[0]).is_dir() and read_manifest(paths[0]) is not None:
         manifest = read_manifest(paths[0])
-        console.print_json(data={k: manifest[k] for k in
-                                 ("climbench_version", "created", "grid", "method",
-                                  "stats_period", "sources") if k in manifest})
-    ds = open_dataset(paths if len(paths) > 1 else paths[0], source=source,
-                      units=_parse_units(units), check_values=stats)
+        console.print_json(
+            data={
+                k: manifest[k]
+                for k in (
+                    "climbench_version",
+                    "created",
+                    "grid",
+                    "method",
+                    "stats_period",
+                    "sources",
+                )
+                if k in manifest
+            }
+        )
+    ds = open_dataset(
+        paths if len(paths) > 1 else paths[0],
+        source=source,
+        units=_parse_units(units),
+        check_values=stats,
+    )
     print_summary(ds, ", ".join(paths), console=console, stats=stats)
 
 
@@ -60,18 +81,24 @@ def data_info(
 def data_prepare(
     sources: list[str] = typer.Argument(..., help="Source files, stores, URLs or globs."),
     out: Path = typer.Option(..., "--out", "-o", help="Zarr store to write."),
-    grid: str = typer.Option(None, help="Target grid: 5.625, 2.8125, 1.40625, 1.5, 0.25, a "
-                             "resolution, 'lat=S:N:D,lon=W:E:D', or a file whose grid to use. "
-                             "Default: keep the source grid."),
+    grid: str = typer.Option(
+        None,
+        help="Target grid: 5.625, 2.8125, 1.40625, 1.5, 0.25, a "
+        "resolution, 'lat=S:N:D,lon=W:E:D', or a file whose grid to use. "
+        "Default: keep the source grid.",
+    ),
     method: str = typer.Option("conservative", help="conservative or bilinear."),
-    variables: list[str] = typer.Option(None, "--variable", "-v", help="Keep only these "
-                                        "(repeatable; canonical names or aliases)."),
-    levels: list[float] = typer.Option(None, "--level", help="Keep only these pressure "
-                                       "levels in hPa (repeatable)."),
+    variables: list[str] = typer.Option(
+        None, "--variable", "-v", help="Keep only these (repeatable; canonical names or aliases)."
+    ),
+    levels: list[float] = typer.Option(
+        None, "--level", help="Keep only these pressure levels in hPa (repeatable)."
+    ),
     start: str = typer.Option(None, help="First time to keep (e.g. 1979-01-01)."),
     end: str = typer.Option(None, help="Last time to keep."),
-    stats_start: str = typer.Option(None, help="Start of the normalisation-statistics "
-                                    "period (default: all kept times)."),
+    stats_start: str = typer.Option(
+        None, help="Start of the normalisation-statistics period (default: all kept times)."
+    ),
     stats_end: str = typer.Option(None, help="End of the statistics period."),
     time_chunk: int = typer.Option(None, help="Time steps per Zarr chunk (default: see docs)."),
     source: str = typer.Option(None, help="Force the source adapter."),
@@ -82,11 +109,19 @@ def data_prepare(
     from climbench.data.prepare import prepare
 
     path = prepare(
-        sources, out, grid=grid, method=method, variables=variables or None,
-        levels=levels or None, time_range=(start, end) if (start or end) else None,
+        sources,
+        out,
+        grid=grid,
+        method=method,
+        variables=variables or None,
+        levels=levels or None,
+        time_range=(start, end) if (start or end) else None,
         stats_period=(stats_start, stats_end) if (stats_start or stats_end) else None,
-        time_chunk=time_chunk, source=source, units=_parse_units(units),
-        overwrite=overwrite, progress=True,
+        time_chunk=time_chunk,
+        source=source,
+        units=_parse_units(units),
+        overwrite=overwrite,
+        progress=True,
     )
     console.print(f"[green]wrote[/] {path}")
 

@@ -28,9 +28,13 @@ def atomic_directory(out: str | os.PathLike, overwrite: bool = False) -> Iterato
     """
     out = Path(out)
     if out.exists() and not overwrite:
-        raise StoreError("output already exists", path=out, expected="a new path",
-                         found="an existing file or store", hint="pass --overwrite to replace "
-                         "it, or choose another --out")
+        raise StoreError(
+            "output already exists",
+            path=out,
+            expected="a new path",
+            found="an existing file or store",
+            hint="pass --overwrite to replace it, or choose another --out",
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
@@ -45,11 +49,13 @@ def atomic_directory(out: str | os.PathLike, overwrite: bool = False) -> Iterato
     except BaseException as err:
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(err, OSError):
-            raise StoreError("writing failed; nothing was published", path=out,
-                             expected="a writable destination with free space",
-                             found=f"{type(err).__name__}: {err}",
-                             hint="free disk space or choose another --out, then run again"
-                             ) from err
+            raise StoreError(
+                "writing failed; nothing was published",
+                path=out,
+                expected="a writable destination with free space",
+                found=f"{type(err).__name__}: {err}",
+                hint="free disk space or choose another --out, then run again",
+            ) from err
         raise
 
 

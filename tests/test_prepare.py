@@ -36,7 +36,8 @@ def synthetic(times: int = 48, nan_var: bool = False) -> xr.Dataset:
     )
     if nan_var:
         ds["mean_sea_level_pressure"] = xr.full_like(ds["2m_temperature"], np.nan).assign_attrs(
-            units="Pa")
+            units="Pa"
+        )
     return ds
 
 
@@ -62,24 +63,43 @@ def test_prepare_real_grib_regional(tmp_path, shared_file):
 
 
 def test_stats_use_only_the_requested_period(tmp_path, shared_file):
-    out = climbench.prepare(shared_file(UK), tmp_path / "uk.zarr",
-                            stats_period=("2019-03-01", "2019-03-10T23:00"))
+    out = climbench.prepare(
+        shared_file(UK), tmp_path / "uk.zarr", stats_period=("2019-03-01", "2019-03-10T23:00")
+    )
     manifest = read_manifest(out)
     assert manifest["stats_period"]["steps"] == 240
     ds = open_prepared(out)
     first_days = ds["2m_temperature"].sel(time=slice("2019-03-01", "2019-03-10T23:00"))
     assert manifest["stats"]["2m_temperature"]["mean"] == pytest.approx(
-        float(first_days.astype("float64").mean()), rel=1e-9)
+        float(first_days.astype("float64").mean()), rel=1e-9
+    )
     assert manifest["stats"]["2m_temperature"]["mean"] != pytest.approx(
-        float(ds["2m_temperature"].astype("float64").mean()), rel=1e-6)
+        float(ds["2m_temperature"].astype("float64").mean()), rel=1e-6
+    )
 
 
 def test_prepare_levels_and_global_mean_from_cli(tmp_path, shared_file):
     out = tmp_path / "eraint.zarr"
     result = subprocess.run(
-        [sys.executable, "-m", "climbench.cli", "data", "prepare", str(shared_file(ERAINT)),
-         "--grid", "5.625", "--out", str(out), "--level", "500", "-v", "z"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "climbench.cli",
+            "data",
+            "prepare",
+            str(shared_file(ERAINT)),
+            "--grid",
+            "5.625",
+            "--out",
+            str(out),
+            "--level",
+            "500",
+            "-v",
+            "z",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     ds = open_prepared(out)
@@ -89,8 +109,13 @@ def test_prepare_levels_and_global_mean_from_cli(tmp_path, shared_file):
     w_out = xr.DataArray(cell_area_weights(ds["lat"].values), dims="lat")
     for month in range(2):
         before = float(source.isel(month=month).weighted(w_src).mean(("lat", "lon")))
-        after = float(ds["geopotential"].isel(month=month, level=0).astype("float64")
-                      .weighted(w_out).mean(("lat", "lon")))
+        after = float(
+            ds["geopotential"]
+            .isel(month=month, level=0)
+            .astype("float64")
+            .weighted(w_out)
+            .mean(("lat", "lon"))
+        )
         assert abs(after / before - 1) < 1e-6
 
 
@@ -173,8 +198,9 @@ def test_bad_selections(tmp_path, shared_file):
     with pytest.raises(CoordinateError, match="statistics period"):
         climbench.prepare(synthetic(), tmp_path / "c.zarr", stats_period=("1990", "1991"))
     with pytest.raises(RegridError, match="different grids"):
-        climbench.prepare([synthetic(), synthetic().coarsen(lat=2, lon=2).mean()],
-                          tmp_path / "d.zarr")
+        climbench.prepare(
+            [synthetic(), synthetic().coarsen(lat=2, lon=2).mean()], tmp_path / "d.zarr"
+        )
     assert not any(tmp_path.iterdir())
 
 

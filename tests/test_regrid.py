@@ -58,8 +58,9 @@ def test_cell_areas_sum_to_the_sphere():
 def test_conservative_weights_cover_each_target_cell_exactly():
     src, tgt = get_grid("1.40625"), get_grid("5.625")
     w_lat, w_lon = conservative_weights(src, tgt)
-    np.testing.assert_allclose(w_lat.sum(1), np.diff(np.sin(np.deg2rad(
-        np.arange(-90, 90.1, 5.625)))), rtol=1e-12)
+    np.testing.assert_allclose(
+        w_lat.sum(1), np.diff(np.sin(np.deg2rad(np.arange(-90, 90.1, 5.625)))), rtol=1e-12
+    )
     np.testing.assert_allclose(w_lon.sum(1), 5.625, rtol=1e-12)
 
 
@@ -121,14 +122,16 @@ def test_bilinear_is_exact_for_a_linear_field_and_wraps_longitude():
     out = regrid(field(src, 2.0 * lat2d + 1.0), "1.40625", method="bilinear")
     interior = out.sel(lat=slice(-85, 85))
     expected = 2.0 * interior["lat"] + 1.0
-    np.testing.assert_allclose(interior.values, np.broadcast_to(expected.values[:, None],
-                                                                interior.shape), rtol=1e-12)
+    np.testing.assert_allclose(
+        interior.values, np.broadcast_to(expected.values[:, None], interior.shape), rtol=1e-12
+    )
     # a target longitude between the last source column and 360 uses both neighbours
     lon_values = np.where(src.lon < 180, 0.0, 1.0)
     lon_values[:] = 0.0
     lon_values[-1] = 1.0
-    out = regrid(field(src, np.broadcast_to(lon_values, src.shape).copy()), "1.40625",
-                 method="bilinear")
+    out = regrid(
+        field(src, np.broadcast_to(lon_values, src.shape).copy()), "1.40625", method="bilinear"
+    )
     between = out.sel(lon=358.59375).values  # half-way from 357.1875 to 360 (= 0)
     np.testing.assert_allclose(between, 0.5, atol=1e-12)
 
@@ -154,8 +157,9 @@ def test_dask_input_stays_lazy_and_equals_eager(z500):
 
 
 def test_point_data_cannot_be_regridded(shared_data):
-    merra = climbench.open_dataset(sorted(shared_data.glob(
-        "KANISHKLEGENDARY*/merra_downloads/MERRA2_400.*.SUB.nc"))[0])
+    merra = climbench.open_dataset(
+        sorted(shared_data.glob("KANISHKLEGENDARY*/merra_downloads/MERRA2_400.*.SUB.nc"))[0]
+    )
     with pytest.raises(RegridError, match="single lat"):
         regrid(merra, "5.625")
 

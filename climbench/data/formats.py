@@ -30,20 +30,31 @@ def detect_format(path: str | Path) -> str:
     """``"grib"``, ``"netcdf4"``, ``"netcdf3"`` or ``"zarr"`` for a local path."""
     path = Path(path)
     if not path.exists():
-        raise DataFileError("file not found", path=path, expected="an existing file or store",
-                            found="nothing at this path",
-                            hint="check the path (relative paths start at the current "
-                            "directory)")
+        raise DataFileError(
+            "file not found",
+            path=path,
+            expected="an existing file or store",
+            found="nothing at this path",
+            hint="check the path (relative paths start at the current directory)",
+        )
     if path.is_dir():
         if any((path / marker).exists() for marker in ZARR_MARKERS):
             return "zarr"
-        raise DataFileError("directory is not a Zarr store", path=path,
-                            expected=f"one of {list(ZARR_MARKERS)} inside",
-                            found=f"{sorted(p.name for p in path.iterdir())[:5]}")
+        raise DataFileError(
+            "directory is not a Zarr store",
+            path=path,
+            expected=f"one of {list(ZARR_MARKERS)} inside",
+            found=f"{sorted(p.name for p in path.iterdir())[:5]}",
+        )
     size = path.stat().st_size
     if size == 0:
-        raise DataFileError("file is empty", path=path, expected="GRIB, netCDF or Zarr data",
-                            found="0 bytes", hint="download the file again")
+        raise DataFileError(
+            "file is empty",
+            path=path,
+            expected="GRIB, netCDF or Zarr data",
+            found="0 bytes",
+            hint="download the file again",
+        )
     with open(path, "rb") as f:
         head = f.read(8)
     if head.startswith(b"GRIB"):
@@ -52,10 +63,13 @@ def detect_format(path: str | Path) -> str:
         return "netcdf4"
     if head[:4] in NETCDF3_MAGICS:
         return "netcdf3"
-    raise DataFileError("unknown or corrupt file format", path=path,
-                        expected="GRIB ('GRIB'), netCDF-4/HDF5 or netCDF-3 ('CDF') magic bytes",
-                        found=f"{head!r}", hint="check that the file is not an HTML error page "
-                        "or a partial download")
+    raise DataFileError(
+        "unknown or corrupt file format",
+        path=path,
+        expected="GRIB ('GRIB'), netCDF-4/HDF5 or netCDF-3 ('CDF') magic bytes",
+        found=f"{head!r}",
+        hint="check that the file is not an HTML error page or a partial download",
+    )
 
 
 def check_integrity(path: str | Path, fmt: str) -> None:
@@ -73,19 +87,27 @@ def check_integrity(path: str | Path, fmt: str) -> None:
         else:
             return
         if len(sb) >= offset + 8:
-            (eof,) = struct.unpack("<Q", sb[offset:offset + 8])
+            (eof,) = struct.unpack("<Q", sb[offset : offset + 8])
             if eof > size:
-                raise DataFileError("file is truncated", path=path,
-                                    expected=f"{eof} bytes (HDF5 end-of-file address)",
-                                    found=f"{size} bytes", hint="download the file again")
+                raise DataFileError(
+                    "file is truncated",
+                    path=path,
+                    expected=f"{eof} bytes (HDF5 end-of-file address)",
+                    found=f"{size} bytes",
+                    hint="download the file again",
+                )
     elif fmt == "grib":
         _check_grib(path, size)
     elif fmt == "netcdf3":
         expected = _netcdf3_data_end(path)
         if expected is not None and expected > size:
-            raise DataFileError("file is truncated", path=path,
-                                expected=f"at least {expected} bytes (netCDF-3 header)",
-                                found=f"{size} bytes", hint="download the file again")
+            raise DataFileError(
+                "file is truncated",
+                path=path,
+                expected=f"at least {expected} bytes (netCDF-3 header)",
+                found=f"{size} bytes",
+                hint="download the file again",
+            )
 
 
 _NC3_TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 4, 6: 8, 7: 1, 8: 2, 9: 4, 10: 8, 11: 8}
@@ -103,7 +125,7 @@ def _netcdf3_data_end(path: Path) -> int | None:
         if pos + n > len(buf):
             raise ValueError("header ends early")
         pos += n
-        return buf[pos - n:pos]
+        return buf[pos - n : pos]
 
     try:
         version = buf[3]
@@ -150,8 +172,7 @@ def _netcdf3_data_end(path: Path) -> int | None:
     except (ValueError, KeyError, IndexError):
         return None
     record_vars = [v for v in variables if v[0]]
-    recsize = (record_vars[0][3] if len(record_vars) == 1
-               else sum(v[2] for v in record_vars))
+    recsize = record_vars[0][3] if len(record_vars) == 1 else sum(v[2] for v in record_vars)
     end = 0
     for is_record, begin, _, nbytes in variables:
         if is_record:
@@ -169,10 +190,12 @@ def _check_grib(path: Path, size: int) -> None:
             head = f.read(16)
             if head.startswith(b"GRIB") and len(head) < 16:
                 raise DataFileError(
-                    "file is truncated", path=path,
+                    "file is truncated",
+                    path=path,
                     expected=f"a complete GRIB message {count + 1} at byte {offset}",
                     found=f"{size} bytes (the file ends inside the message header)",
-                    hint="download the file again")
+                    hint="download the file again",
+                )
             if not head.startswith(b"GRIB"):
                 # writers may pad between messages; skip padding up to the next message
                 f.seek(offset)
@@ -181,9 +204,12 @@ def _check_grib(path: Path, size: int) -> None:
                 if nxt < 0 and window.strip(b"\x00") == b"" and offset + len(window) >= size:
                     return  # zero padding after the last message
                 if nxt < 0 or window[:nxt].strip(b"\x00"):
-                    raise DataFileError("corrupt GRIB file", path=path,
-                                        expected=f"a GRIB message at byte {offset}",
-                                        found=f"{head[:8]!r} (after {count} messages)")
+                    raise DataFileError(
+                        "corrupt GRIB file",
+                        path=path,
+                        expected=f"a GRIB message at byte {offset}",
+                        found=f"{head[:8]!r} (after {count} messages)",
+                    )
                 offset += nxt
                 continue
             edition = head[7]
@@ -194,18 +220,25 @@ def _check_grib(path: Path, size: int) -> None:
             elif edition == 2:
                 length = int.from_bytes(head[8:16], "big")
             else:
-                raise DataFileError("unsupported GRIB edition", path=path,
-                                    expected="1 or 2", found=str(edition))
+                raise DataFileError(
+                    "unsupported GRIB edition", path=path, expected="1 or 2", found=str(edition)
+                )
             if offset + length > size:
                 raise DataFileError(
-                    "file is truncated", path=path,
+                    "file is truncated",
+                    path=path,
                     expected=f"GRIB message {count + 1} to end at byte {offset + length}",
-                    found=f"{size} bytes", hint="download the file again")
+                    found=f"{size} bytes",
+                    hint="download the file again",
+                )
             f.seek(offset + length - 4)
             if f.read(4) != b"7777":
-                raise DataFileError("corrupt GRIB message", path=path,
-                                    expected=f"'7777' at the end of message {count + 1}",
-                                    found="other bytes")
+                raise DataFileError(
+                    "corrupt GRIB message",
+                    path=path,
+                    expected=f"'7777' at the end of message {count + 1}",
+                    found="other bytes",
+                )
             offset += length
             count += 1
 
@@ -237,16 +270,21 @@ def _open_engine(path: Path, fmt: str, chunks: dict | str | None) -> xr.Dataset:
             return xr.open_zarr(path, chunks=chunks, consolidated=None)
         if fmt == "grib":
             # indexpath="" stops cfgrib writing .idx files next to (possibly read-only) data
-            return xr.open_dataset(path, engine="cfgrib", chunks=chunks,
-                                   backend_kwargs={"indexpath": ""})
+            return xr.open_dataset(
+                path, engine="cfgrib", chunks=chunks, backend_kwargs={"indexpath": ""}
+            )
         engine = "netcdf4" if fmt in ("netcdf4", "netcdf3") else None
         return xr.open_dataset(path, engine=engine, chunks=chunks)
     except DataFileError:
         raise
     except Exception as err:  # engines raise OSError, ValueError, KeyError, RuntimeError...
-        raise DataFileError(f"cannot be read as {fmt}", path=path,
-                            expected=f"a valid {fmt} file", found=f"{type(err).__name__}: {err}",
-                            hint="the file may be corrupt or truncated; download it again") from err
+        raise DataFileError(
+            f"cannot be read as {fmt}",
+            path=path,
+            expected=f"a valid {fmt} file",
+            found=f"{type(err).__name__}: {err}",
+            hint="the file may be corrupt or truncated; download it again",
+        ) from err
 
 
 def is_url(text: str | os.PathLike) -> bool:

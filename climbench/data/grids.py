@@ -54,32 +54,54 @@ class Grid:
     def coords(self) -> dict[str, xr.DataArray]:
         """Canonical ``lat`` / ``lon`` coordinates with CF attributes."""
         return {
-            "lat": xr.DataArray(self.lat, dims="lat", attrs={
-                "units": "degrees_north", "standard_name": "latitude", "long_name": "latitude"}),
-            "lon": xr.DataArray(self.lon, dims="lon", attrs={
-                "units": "degrees_east", "standard_name": "longitude", "long_name": "longitude"}),
+            "lat": xr.DataArray(
+                self.lat,
+                dims="lat",
+                attrs={
+                    "units": "degrees_north",
+                    "standard_name": "latitude",
+                    "long_name": "latitude",
+                },
+            ),
+            "lon": xr.DataArray(
+                self.lon,
+                dims="lon",
+                attrs={
+                    "units": "degrees_east",
+                    "standard_name": "longitude",
+                    "long_name": "longitude",
+                },
+            ),
         }
 
     def to_dict(self) -> dict:
         """JSON-ready description (for manifests)."""
         return {
-            "name": self.name, "nlat": int(self.lat.size), "nlon": int(self.lon.size),
-            "lat_first": float(self.lat[0]), "lat_last": float(self.lat[-1]),
-            "lon_first": float(self.lon[0]), "lon_last": float(self.lon[-1]),
+            "name": self.name,
+            "nlat": int(self.lat.size),
+            "nlon": int(self.lon.size),
+            "lat_first": float(self.lat[0]),
+            "lat_last": float(self.lat[-1]),
+            "lon_first": float(self.lon[0]),
+            "lon_last": float(self.lon[-1]),
         }
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset | xr.DataArray, name: str = "source") -> Grid:
         """The grid of a canonical dataset (1-D ``lat`` and ``lon`` coordinates)."""
-        return cls(np.asarray(ds["lat"].values, dtype=float),
-                   np.asarray(ds["lon"].values, dtype=float), name)
+        return cls(
+            np.asarray(ds["lat"].values, dtype=float),
+            np.asarray(ds["lon"].values, dtype=float),
+            name,
+        )
 
 
 def global_grid(resolution: float, poles: bool = False, name: str | None = None) -> Grid:
     """A global grid of ``resolution`` degrees, with or without pole points."""
     if not 0 < resolution <= 90 or not np.isclose(360 / resolution, round(360 / resolution)):
         raise RegridError(
-            "unusable grid resolution", expected="a positive number of degrees dividing 360",
+            "unusable grid resolution",
+            expected="a positive number of degrees dividing 360",
             found=str(resolution),
         )
     nlon = round(360 / resolution)
@@ -114,15 +136,18 @@ def get_grid(spec: str | float | Grid) -> Grid:
         lat = np.arange(g["s"], g["n"] + g["dlat"] / 2, g["dlat"])
         lon = np.arange(g["w"], g["e"] + g["dlon"] / 2, g["dlon"]) % 360
         if lat.min() < -90 or lat.max() > 90 or lat.size < 1 or lon.size < 1:
-            raise RegridError("regional grid outside the sphere", found=text,
-                              expected="-90 <= S <= N <= 90")
+            raise RegridError(
+                "regional grid outside the sphere", found=text, expected="-90 <= S <= N <= 90"
+            )
         return Grid(lat, np.sort(lon), text)
     try:
         resolution = float(text)
     except ValueError:
         raise RegridError(
-            "unknown grid", expected="5.625, 2.8125, 1.40625, 1.5, 0.25, a resolution in "
-            "degrees, or 'lat=S:N:D,lon=W:E:D'", found=repr(text),
+            "unknown grid",
+            expected="5.625, 2.8125, 1.40625, 1.5, 0.25, a resolution in "
+            "degrees, or 'lat=S:N:D,lon=W:E:D'",
+            found=repr(text),
         ) from None
     return global_grid(resolution, poles=False)
 
@@ -131,8 +156,11 @@ def lat_edges(lat: np.ndarray) -> np.ndarray:
     """Cell edges (degrees) of ascending cell-centre latitudes, clipped to [-90, 90]."""
     lat = np.asarray(lat, dtype=float)
     if lat.size == 1:
-        raise RegridError("cannot infer cell edges from a single latitude",
-                          expected="at least 2 latitudes", found="1")
+        raise RegridError(
+            "cannot infer cell edges from a single latitude",
+            expected="at least 2 latitudes",
+            found="1",
+        )
     mid = (lat[1:] + lat[:-1]) / 2
     first = lat[0] - (lat[1] - lat[0]) / 2
     last = lat[-1] + (lat[-1] - lat[-2]) / 2
@@ -143,11 +171,15 @@ def lon_edges(lon: np.ndarray) -> np.ndarray:
     """Cell edges (degrees) of ascending cell-centre longitudes, not wrapped (may pass 360)."""
     lon = np.asarray(lon, dtype=float)
     if lon.size == 1:
-        raise RegridError("cannot infer cell edges from a single longitude",
-                          expected="at least 2 longitudes", found="1")
+        raise RegridError(
+            "cannot infer cell edges from a single longitude",
+            expected="at least 2 longitudes",
+            found="1",
+        )
     mid = (lon[1:] + lon[:-1]) / 2
-    return np.concatenate([[lon[0] - (lon[1] - lon[0]) / 2], mid,
-                           [lon[-1] + (lon[-1] - lon[-2]) / 2]])
+    return np.concatenate(
+        [[lon[0] - (lon[1] - lon[0]) / 2], mid, [lon[-1] + (lon[-1] - lon[-2]) / 2]]
+    )
 
 
 def is_periodic(lon: np.ndarray) -> bool:

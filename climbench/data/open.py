@@ -50,8 +50,7 @@ def open_dataset(
         DRS fields, MERRA-2 collection) are in ``ds.attrs``.
     """
     paths = _expand(path_or_url)
-    parts = [_open_one(p, source=source, units=units, chunks=chunks, sha256=sha256)
-             for p in paths]
+    parts = [_open_one(p, source=source, units=units, chunks=chunks, sha256=sha256) for p in paths]
     ds = parts[0] if len(parts) == 1 else combine(parts, [str(p) for p in paths])
     if variables is not None:
         ds = select_variables(ds, variables, name=str(path_or_url))
@@ -70,24 +69,37 @@ def _expand(path_or_url: PathLike | Sequence[PathLike]) -> list[str]:
         if not formats.is_url(text) and glob.has_magic(text):
             matches = sorted(glob.glob(text))
             if not matches:
-                raise DataFileError("no file matches the pattern", path=text,
-                                    expected="at least one file", found="none")
+                raise DataFileError(
+                    "no file matches the pattern",
+                    path=text,
+                    expected="at least one file",
+                    found="none",
+                )
             out.extend(matches)
         else:
             out.append(text)
     return out
 
 
-def _open_one(path: str, *, source: str | None, units: Mapping[str, str] | None,
-              chunks: dict | str | None, sha256: str | None) -> xr.Dataset:
+def _open_one(
+    path: str,
+    *,
+    source: str | None,
+    units: Mapping[str, str] | None,
+    chunks: dict | str | None,
+    sha256: str | None,
+) -> xr.Dataset:
     if formats.is_url(path):
         if path.rstrip("/").endswith(".zarr"):
             try:
                 raw = xr.open_zarr(path, chunks=chunks, consolidated=None)
             except Exception as err:
-                raise DataFileError("cannot open remote Zarr store", path=path,
-                                    expected="a reachable Zarr store",
-                                    found=f"{type(err).__name__}: {err}") from err
+                raise DataFileError(
+                    "cannot open remote Zarr store",
+                    path=path,
+                    expected="a reachable Zarr store",
+                    found=f"{type(err).__name__}: {err}",
+                ) from err
             fmt = "zarr"
         else:
             local = fetch(path, sha256=sha256)
@@ -103,8 +115,7 @@ def _open_one(path: str, *, source: str | None, units: Mapping[str, str] | None,
     ds = schema.normalise_coords(adapter.adjust(raw, path), path)
     ds = schema.canonicalise(ds, path, units)
     ds.attrs.update(meta)
-    ds.attrs.update(climbench_source=adapter.name, climbench_format=fmt,
-                    climbench_path=str(path))
+    ds.attrs.update(climbench_source=adapter.name, climbench_format=fmt, climbench_path=str(path))
     return ds
 
 
@@ -129,34 +140,46 @@ def combine(parts: list[xr.Dataset], paths: list[str]) -> xr.Dataset:
     if len(distinct) > 1:
         raise CalendarError(
             "sources with different calendars cannot be combined",
-            path=", ".join(paths), expected="one calendar",
+            path=", ".join(paths),
+            expected="one calendar",
             found="; ".join(f"{Path(p).name}: {c}" for p, c in calendars.items()),
             hint="open them separately, or convert one with ds.convert_calendar(...) knowingly",
         )
     try:
         # join="exact": variables with different time spans are refused, never NaN-padded
-        combined = xr.combine_by_coords(parts, combine_attrs="drop_conflicts",
-                                        join="exact", data_vars="all", coords="different",
-                                        compat="no_conflicts")
+        combined = xr.combine_by_coords(
+            parts,
+            combine_attrs="drop_conflicts",
+            join="exact",
+            data_vars="all",
+            coords="different",
+            compat="no_conflicts",
+        )
     except ValueError as err:
         spans = "; ".join(
             f"{Path(p).name}: {sorted(map(str, ds.data_vars))} "
-            + (f"{ds['time'].values[0]}..{ds['time'].values[-1]}" if "time" in ds.dims
-               else "no time")
-            for p, ds in zip(paths, parts, strict=True))
-        raise DataFileError("sources cannot be combined", path=", ".join(paths),
-                            expected="files that differ only in time steps, or only in "
-                            "variables over the same times and grid",
-                            found=f"{err} ({spans})",
-                            hint="select a common time range (prepare --start/--end) or "
-                            "regrid to one grid (--grid)") from err
+            + (
+                f"{ds['time'].values[0]}..{ds['time'].values[-1]}"
+                if "time" in ds.dims
+                else "no time"
+            )
+            for p, ds in zip(paths, parts, strict=True)
+        )
+        raise DataFileError(
+            "sources cannot be combined",
+            path=", ".join(paths),
+            expected="files that differ only in time steps, or only in "
+            "variables over the same times and grid",
+            found=f"{err} ({spans})",
+            hint="select a common time range (prepare --start/--end) or "
+            "regrid to one grid (--grid)",
+        ) from err
     schema._check_time(combined, ", ".join(paths))
     combined.attrs["climbench_path"] = ", ".join(paths)
     return combined
 
 
-def select_variables(ds: xr.Dataset, variables: Sequence[str], name: str = "dataset"
-                     ) -> xr.Dataset:
+def select_variables(ds: xr.Dataset, variables: Sequence[str], name: str = "dataset") -> xr.Dataset:
     """Keep ``variables`` (canonical names or aliases); the error lists what ``ds`` has."""
     wanted = []
     for requested in variables:
@@ -165,10 +188,12 @@ def select_variables(ds: xr.Dataset, variables: Sequence[str], name: str = "data
         if key not in ds.data_vars:
             available = sorted(map(str, ds.data_vars))
             raise VariableNotFoundError(
-                "requested variable not in the dataset", path=name, variable=requested,
+                "requested variable not in the dataset",
+                path=name,
+                variable=requested,
                 expected=f"one of {available}",
-                found=f"no '{requested}'" + (f" (canonical '{canonical}')"
-                                             if canonical != requested else ""),
+                found=f"no '{requested}'"
+                + (f" (canonical '{canonical}')" if canonical != requested else ""),
                 hint="run `climbench data info` on the file to list its variables",
             )
         wanted.append(key)
@@ -181,6 +206,11 @@ def check_not_all_nan(ds: xr.Dataset, name: str = "dataset") -> None:
         if not np.issubdtype(da.dtype, np.number):
             continue
         if not bool(np.isfinite(da).any()):
-            raise DataValueError("variable is entirely NaN", path=name, variable=str(vname),
-                                 expected="at least one finite value", found="only NaN / Inf",
-                                 hint="check the file's _FillValue and the selected region")
+            raise DataValueError(
+                "variable is entirely NaN",
+                path=name,
+                variable=str(vname),
+                expected="at least one finite value",
+                found="only NaN / Inf",
+                hint="check the file's _FillValue and the selected region",
+            )

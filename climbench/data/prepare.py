@@ -90,8 +90,13 @@ def prepare(
     """
     out = Path(out)
     if out.exists() and not overwrite:
-        raise StoreError("output already exists", path=out, expected="a new path",
-                         found="an existing store", hint="pass --overwrite to replace it")
+        raise StoreError(
+            "output already exists",
+            path=out,
+            expected="a new path",
+            found="an existing store",
+            hint="pass --overwrite to replace it",
+        )
     items = [sources] if isinstance(sources, (str, os.PathLike, xr.Dataset)) else list(sources)
     target = resolve_grid(grid) if grid is not None else None
     parts, provenance = [], []
@@ -112,14 +117,22 @@ def prepare(
     encoding = _encoding(ds, time_chunk or 1)
     ds = _chunk_for_writing(ds, encoding)
     with atomic_directory(out, overwrite=overwrite) as tmp, harmless_warnings_silenced():
-        write = ds.to_zarr(tmp, mode="w", encoding=encoding, compute=False, consolidated=True,
-                           zarr_format=3)
+        write = ds.to_zarr(
+            tmp, mode="w", encoding=encoding, compute=False, consolidated=True, zarr_format=3
+        )
         with progress_bar(f"writing {out.name}", enabled=progress):
             dask.compute(write)
-        shard_steps = max((encoding[str(n)]["shards"][da.dims.index("time")]
-                           for n, da in ds.data_vars.items() if "time" in da.dims), default=1)
-        written = xr.open_zarr(tmp, consolidated=True, chunks={"time": shard_steps}
-                               if "time" in ds.dims else {})
+        shard_steps = max(
+            (
+                encoding[str(n)]["shards"][da.dims.index("time")]
+                for n, da in ds.data_vars.items()
+                if "time" in da.dims
+            ),
+            default=1,
+        )
+        written = xr.open_zarr(
+            tmp, consolidated=True, chunks={"time": shard_steps} if "time" in ds.dims else {}
+        )
         with progress_bar("statistics", enabled=progress):
             stats, period = _statistics(written, stats_period, str(out))
         manifest = {
@@ -128,14 +141,22 @@ def prepare(
             "climbench_version": _version(),
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "sources": provenance,
-            "grid": (target.to_dict() if target is not None else
-                     {"name": "source", **_grid_dict(written)}),
+            "grid": (
+                target.to_dict()
+                if target is not None
+                else {"name": "source", **_grid_dict(written)}
+            ),
             "method": method if target is not None else None,
             "variables": {
-                str(n): {"units": v.attrs.get("units", ""), "dims": list(map(str, v.dims)),
-                         "levels": [float(x) for x in written["level"].values]
-                         if "level" in v.dims else None}
-                for n, v in written.data_vars.items()},
+                str(n): {
+                    "units": v.attrs.get("units", ""),
+                    "dims": list(map(str, v.dims)),
+                    "levels": [float(x) for x in written["level"].values]
+                    if "level" in v.dims
+                    else None,
+                }
+                for n, v in written.data_vars.items()
+            },
             "time": _time_dict(written),
             "chunks": {str(n): list(enc["chunks"]) for n, enc in encoding.items()},
             "stats_period": period,
@@ -157,15 +178,20 @@ def read_manifest(store: PathLike) -> dict | None:
 def open_prepared(store: PathLike) -> xr.Dataset:
     """Open a prepared store lazily; refuses a directory without a manifest (incomplete)."""
     if read_manifest(store) is None:
-        raise StoreError("not a complete prepared store", path=store,
-                         expected=f"a Zarr store with {MANIFEST}", found="no manifest",
-                         hint="run `climbench data prepare` again")
+        raise StoreError(
+            "not a complete prepared store",
+            path=store,
+            expected=f"a Zarr store with {MANIFEST}",
+            found="no manifest",
+            hint="run `climbench data prepare` again",
+        )
     with harmless_warnings_silenced():
         return xr.open_zarr(store, consolidated=True)
 
 
-def _open_source(item: PathLike | xr.Dataset, source: str | None,
-                 units: Mapping[str, str] | None) -> xr.Dataset:
+def _open_source(
+    item: PathLike | xr.Dataset, source: str | None, units: Mapping[str, str] | None
+) -> xr.Dataset:
     if isinstance(item, xr.Dataset):
         schema.validate(item, name=item.attrs.get("climbench_path", "dataset"))
         return item
@@ -173,8 +199,11 @@ def _open_source(item: PathLike | xr.Dataset, source: str | None,
 
 
 def _provenance(item: PathLike | xr.Dataset, ds: xr.Dataset) -> dict:
-    meta = {k: str(v) for k, v in ds.attrs.items()
-            if k.startswith("climbench_") or k in ("seed", "generator_version")}
+    meta = {
+        k: str(v)
+        for k, v in ds.attrs.items()
+        if k.startswith("climbench_") or k in ("seed", "generator_version")
+    }
     if isinstance(item, xr.Dataset):
         return {"path": meta.get("climbench_path", "<in-memory dataset>"), **meta}
     path = Path(str(item))
@@ -200,41 +229,59 @@ def _listing_hash(path: Path) -> str:
 def _check_same_grid(parts: list[xr.Dataset]) -> None:
     first = parts[0]
     for ds in parts[1:]:
-        if ds.sizes["lat"] != first.sizes["lat"] or ds.sizes["lon"] != first.sizes["lon"] or \
-                not (np.allclose(ds["lat"], first["lat"]) and np.allclose(ds["lon"], first["lon"])):
+        if (
+            ds.sizes["lat"] != first.sizes["lat"]
+            or ds.sizes["lon"] != first.sizes["lon"]
+            or not (np.allclose(ds["lat"], first["lat"]) and np.allclose(ds["lon"], first["lon"]))
+        ):
             raise RegridError(
-                "sources are on different grids", path=ds.attrs.get("climbench_path"),
+                "sources are on different grids",
+                path=ds.attrs.get("climbench_path"),
                 expected=f"the grid of {first.attrs.get('climbench_path')} "
                 f"({first.sizes['lat']} x {first.sizes['lon']})",
                 found=f"{ds.sizes['lat']} x {ds.sizes['lon']}",
-                hint="pass --grid to regrid all sources to one grid")
+                hint="pass --grid to regrid all sources to one grid",
+            )
 
 
-def _select(ds: xr.Dataset, levels: Sequence[float] | None,
-            time_range: tuple[str | None, str | None] | None, name: str) -> xr.Dataset:
+def _select(
+    ds: xr.Dataset,
+    levels: Sequence[float] | None,
+    time_range: tuple[str | None, str | None] | None,
+    name: str,
+) -> xr.Dataset:
     if levels:
         if "level" not in ds.dims:
-            raise CoordinateError("levels requested but the data has no pressure levels",
-                                  path=name, expected="a 'level' dimension",
-                                  found=f"dims {list(ds.dims)}")
+            raise CoordinateError(
+                "levels requested but the data has no pressure levels",
+                path=name,
+                expected="a 'level' dimension",
+                found=f"dims {list(ds.dims)}",
+            )
         missing = [lv for lv in levels if not np.isclose(ds["level"].values, lv).any()]
         if missing:
-            raise CoordinateError("requested pressure levels are missing", path=name,
-                                  expected=f"levels among {ds['level'].values.tolist()}",
-                                  found=f"{missing}")
+            raise CoordinateError(
+                "requested pressure levels are missing",
+                path=name,
+                expected=f"levels among {ds['level'].values.tolist()}",
+                found=f"{missing}",
+            )
         ds = ds.sel(level=[float(lv) for lv in levels])
     if time_range is not None and "time" in ds.dims:
         ds = ds.sel(time=slice(*time_range))
         if ds.sizes["time"] == 0:
-            raise CoordinateError("no time step in the requested range", path=name,
-                                  expected=f"times within {time_range}",
-                                  found="none", hint="check --start / --end")
+            raise CoordinateError(
+                "no time step in the requested range",
+                path=name,
+                expected=f"times within {time_range}",
+                found="none",
+                hint="check --start / --end",
+            )
     return ds
 
 
 def _as_float32(ds: xr.Dataset) -> xr.Dataset:
-    return ds.map(lambda da: da.astype(np.float32) if da.dtype.kind == "f" else da,
-                  keep_attrs=True)
+    return ds.map(lambda da: da.astype(np.float32) if da.dtype.kind == "f" else da, keep_attrs=True)
 
 
 def _encoding(ds: xr.Dataset, time_chunk: int) -> dict:
@@ -243,8 +290,7 @@ def _encoding(ds: xr.Dataset, time_chunk: int) -> dict:
         chunks = tuple(time_chunk if d == "time" else da.sizes[d] for d in da.dims)
         enc = {"chunks": chunks}
         if "time" in da.dims:
-            field_bytes = da.dtype.itemsize * math.prod(da.sizes[d] for d in da.dims
-                                                        if d != "time")
+            field_bytes = da.dtype.itemsize * math.prod(da.sizes[d] for d in da.dims if d != "time")
             per_shard = max(1, SHARD_BYTES // max(field_bytes * time_chunk, 1)) * time_chunk
             per_shard = min(per_shard, math.ceil(da.sizes["time"] / time_chunk) * time_chunk)
             enc["shards"] = tuple(per_shard if d == "time" else da.sizes[d] for d in da.dims)
@@ -265,22 +311,32 @@ def _chunk_for_writing(ds: xr.Dataset, encoding: dict) -> xr.Dataset:
     return ds.assign(out)
 
 
-def _statistics(ds: xr.Dataset, period: tuple[str | None, str | None] | None,
-                name: str) -> tuple[dict, dict]:
+def _statistics(
+    ds: xr.Dataset, period: tuple[str | None, str | None] | None, name: str
+) -> tuple[dict, dict]:
     sub = ds.sel(time=slice(*period)) if (period and "time" in ds.dims) else ds
     if "time" in ds.dims and sub.sizes["time"] == 0:
-        raise CoordinateError("statistics period selects no time step", path=name,
-                              expected=f"times within {period}", found="none")
+        raise CoordinateError(
+            "statistics period selects no time step",
+            path=name,
+            expected=f"times within {period}",
+            found="none",
+        )
     results = {}
     for vname, da in sub.data_vars.items():
         if da.dtype.kind != "f":
             continue
-        dims = [d for d in da.dims if d not in ("level",) and d in
-                ("time", "member", "lat", "lon")] + [d for d in da.dims
-                                                      if d not in schema.CANONICAL_ORDER]
+        dims = [
+            d for d in da.dims if d not in ("level",) and d in ("time", "member", "lat", "lon")
+        ] + [d for d in da.dims if d not in schema.CANONICAL_ORDER]
         x = da.astype(np.float64)
-        todo = {"count": x.notnull().sum(dims), "mean": x.mean(dims), "std": x.std(dims),
-                "min": x.min(dims), "max": x.max(dims)}
+        todo = {
+            "count": x.notnull().sum(dims),
+            "mean": x.mean(dims),
+            "std": x.std(dims),
+            "min": x.min(dims),
+            "max": x.max(dims),
+        }
         if "time" in da.dims and da.sizes["time"] > 1:
             todo["diff_std"] = x.diff("time").std(dims)
         results[str(vname)] = todo
@@ -288,10 +344,15 @@ def _statistics(ds: xr.Dataset, period: tuple[str | None, str | None] | None,
     stats = {}
     for vname, values in computed.items():
         if int(np.sum(values["count"].values)) == 0:
-            raise DataValueError("variable is entirely NaN", path=name, variable=vname,
-                                 expected="at least one finite value", found="only NaN",
-                                 hint="check the source's _FillValue, the region and the "
-                                 "time range; nothing was written")
+            raise DataValueError(
+                "variable is entirely NaN",
+                path=name,
+                variable=vname,
+                expected="at least one finite value",
+                found="only NaN",
+                hint="check the source's _FillValue, the region and the "
+                "time range; nothing was written",
+            )
         stats[vname] = {k: (np.asarray(v.values).tolist()) for k, v in values.items()}
         if "level" in ds[vname].dims:
             stats[vname]["level"] = [float(v) for v in ds["level"].values]
@@ -304,9 +365,14 @@ def _statistics(ds: xr.Dataset, period: tuple[str | None, str | None] | None,
 
 
 def _grid_dict(ds: xr.Dataset) -> dict:
-    return {"nlat": int(ds.sizes["lat"]), "nlon": int(ds.sizes["lon"]),
-            "lat_first": float(ds["lat"][0]), "lat_last": float(ds["lat"][-1]),
-            "lon_first": float(ds["lon"][0]), "lon_last": float(ds["lon"][-1])}
+    return {
+        "nlat": int(ds.sizes["lat"]),
+        "nlon": int(ds.sizes["lon"]),
+        "lat_first": float(ds["lat"][0]),
+        "lat_last": float(ds["lat"][-1]),
+        "lon_first": float(ds["lon"][0]),
+        "lon_last": float(ds["lon"][-1]),
+    }
 
 
 def _time_dict(ds: xr.Dataset) -> dict | None:
@@ -314,9 +380,13 @@ def _time_dict(ds: xr.Dataset) -> dict | None:
         return None
     times = ds["time"].values
     step = schema.time_step(ds)
-    return {"start": str(times[0]), "end": str(times[-1]), "steps": int(times.size),
-            "step": str(step) if step is not None else "irregular",
-            "calendar": getattr(times[0], "calendar", "standard")}
+    return {
+        "start": str(times[0]),
+        "end": str(times[-1]),
+        "steps": int(times.size),
+        "step": str(step) if step is not None else "irregular",
+        "calendar": getattr(times[0], "calendar", "standard"),
+    }
 
 
 def _version() -> str:
@@ -329,5 +399,9 @@ def _library_versions() -> dict:
     import dask as dask_mod
     import zarr
 
-    return {"xarray": xr.__version__, "zarr": zarr.__version__, "dask": dask_mod.__version__,
-            "numpy": np.__version__}
+    return {
+        "xarray": xr.__version__,
+        "zarr": zarr.__version__,
+        "dask": dask_mod.__version__,
+        "numpy": np.__version__,
+    }

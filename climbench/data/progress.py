@@ -37,7 +37,11 @@ def progress_bar(label: str, enabled: bool = True) -> Iterator[None]:
     if not enabled:
         yield
         return
-    columns = (TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, transient=False) as progress, _RichDaskCallback(progress, label):
         yield

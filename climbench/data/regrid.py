@@ -54,8 +54,12 @@ def _lon_bounds(lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     normalisation; per-cell bounds keep the gap between the two parts out of every cell.
     """
     if lon.size < 2:
-        raise RegridError("cannot regrid a single longitude", expected="at least 2 longitudes",
-                          found=f"{lon.size}", hint="point data cannot be regridded")
+        raise RegridError(
+            "cannot regrid a single longitude",
+            expected="at least 2 longitudes",
+            found=f"{lon.size}",
+            hint="point data cannot be regridded",
+        )
     diffs = np.diff(lon)
     step = float(np.min(diffs))
     regular = np.allclose(diffs / step, np.round(diffs / step), atol=1e-6)
@@ -75,19 +79,25 @@ def conservative_weights(src: Grid, tgt: Grid) -> tuple[np.ndarray, np.ndarray]:
     """
     s = np.sin(np.deg2rad(lat_edges(src.lat)))
     t = np.sin(np.deg2rad(lat_edges(tgt.lat)))
-    w_lat = np.clip(np.minimum(t[1:, None], s[None, 1:]) - np.maximum(t[:-1, None], s[None, :-1]),
-                    0.0, None)
+    w_lat = np.clip(
+        np.minimum(t[1:, None], s[None, 1:]) - np.maximum(t[:-1, None], s[None, :-1]), 0.0, None
+    )
     s_lo, s_hi = _lon_bounds(src.lon)
     t_lo, t_hi = _lon_bounds(tgt.lon)
     w_lon = np.zeros((tgt.lon.size, src.lon.size))
     for shift in (-360.0, 0.0, 360.0):
-        w_lon += np.clip(np.minimum(t_hi[:, None], s_hi[None, :] + shift)
-                         - np.maximum(t_lo[:, None], s_lo[None, :] + shift), 0.0, None)
+        w_lon += np.clip(
+            np.minimum(t_hi[:, None], s_hi[None, :] + shift)
+            - np.maximum(t_lo[:, None], s_lo[None, :] + shift),
+            0.0,
+            None,
+        )
     return w_lat, w_lon
 
 
-def _linear_1d(src: np.ndarray, tgt: np.ndarray, periodic: bool,
-               lo_edge: float, hi_edge: float) -> np.ndarray:
+def _linear_1d(
+    src: np.ndarray, tgt: np.ndarray, periodic: bool, lo_edge: float, hi_edge: float
+) -> np.ndarray:
     """Linear interpolation weights (ntgt, nsrc) along one ascending axis."""
     n = src.size
     weights = np.zeros((tgt.size, n))
@@ -107,8 +117,12 @@ def _linear_1d(src: np.ndarray, tgt: np.ndarray, periodic: bool,
     np.add.at(weights, (rows[inside], index[j[inside] + 1]), frac[inside])
     # outside the centres but inside the outermost cells: take the edge value
     nearest = np.argmin(np.abs(ext[None, :] - t[:, None]), axis=1)
-    clamp = ~inside & (t >= lo_edge) & (t <= hi_edge) & \
-        (np.abs(ext[nearest] - t) <= 0.5 * spacing + 1e-9)
+    clamp = (
+        ~inside
+        & (t >= lo_edge)
+        & (t <= hi_edge)
+        & (np.abs(ext[nearest] - t) <= 0.5 * spacing + 1e-9)
+    )
     weights[rows[clamp], index[nearest[clamp]]] = 1.0
     return weights
 
@@ -122,8 +136,9 @@ def bilinear_weights(src: Grid, tgt: Grid) -> tuple[np.ndarray, np.ndarray]:
     return w_lat, w_lon
 
 
-def _apply(x: np.ndarray, w_lat: np.ndarray, w_lon: np.ndarray, full: np.ndarray,
-           min_valid: np.ndarray) -> np.ndarray:
+def _apply(
+    x: np.ndarray, w_lat: np.ndarray, w_lon: np.ndarray, full: np.ndarray, min_valid: np.ndarray
+) -> np.ndarray:
     """Regrid the last two axes of ``x``; NaN cells get no weight."""
     valid = np.isfinite(x)
     data = np.where(valid, x, 0.0).astype(np.float64, copy=False)
@@ -159,35 +174,45 @@ def regrid(
         The same kind of object on the target grid, lazy when the input is dask-backed.
     """
     if method not in METHODS:
-        raise RegridError("unknown regridding method", expected=f"one of {METHODS}",
-                          found=repr(method))
+        raise RegridError(
+            "unknown regridding method", expected=f"one of {METHODS}", found=repr(method)
+        )
     target = resolve_grid(grid)
     source = Grid.from_dataset(ds)
     for axis, values in (("lat", source.lat), ("lon", source.lon)):
         if values.size < 2:
             raise RegridError(
-                f"cannot regrid data with a single {axis}", path=ds.attrs.get("climbench_path"),
-                expected=f"at least 2 {axis} points", found=f"{values.size}",
+                f"cannot regrid data with a single {axis}",
+                path=ds.attrs.get("climbench_path"),
+                expected=f"at least 2 {axis} points",
+                found=f"{values.size}",
                 hint="point data (e.g. a MERRA-2 point subset) cannot be regridded; select "
-                "points instead")
-    if source.shape == target.shape and np.allclose(source.lat, target.lat) and \
-            np.allclose(source.lon, target.lon):
+                "points instead",
+            )
+    if (
+        source.shape == target.shape
+        and np.allclose(source.lat, target.lat)
+        and np.allclose(source.lon, target.lon)
+    ):
         return ds
     if method == "conservative":
         w_lat, w_lon = conservative_weights(source, target)
-        area = np.diff(np.sin(np.deg2rad(lat_edges(target.lat))))[:, None] * \
-            np.diff(np.stack(_lon_bounds(target.lon)), axis=0)
+        area = np.diff(np.sin(np.deg2rad(lat_edges(target.lat))))[:, None] * np.diff(
+            np.stack(_lon_bounds(target.lon)), axis=0
+        )
     else:
         w_lat, w_lon = bilinear_weights(source, target)
         area = np.ones(target.shape)
     full = w_lat.sum(axis=1)[:, None] * w_lon.sum(axis=1)[None, :]
     if not (full > 0).any():
         raise RegridError(
-            "target grid does not overlap the source grid", path=ds.attrs.get("climbench_path"),
+            "target grid does not overlap the source grid",
+            path=ds.attrs.get("climbench_path"),
             expected=f"overlap with lat {source.lat.min()}..{source.lat.max()}, lon "
             f"{source.lon.min()}..{source.lon.max()}",
             found=f"target lat {target.lat.min()}..{target.lat.max()}, lon "
-            f"{target.lon.min()}..{target.lon.max()}")
+            f"{target.lon.min()}..{target.lon.max()}",
+        )
     min_valid = np.maximum(min_coverage * area, 1e-12 * area)
 
     def one(da: xr.DataArray) -> xr.DataArray:
@@ -196,13 +221,16 @@ def regrid(
         if da.chunks is not None:
             da = da.chunk({"lat": -1, "lon": -1})
         out = xr.apply_ufunc(
-            _apply, da, kwargs={"w_lat": w_lat, "w_lon": w_lon, "full": full,
-                                "min_valid": min_valid},
-            input_core_dims=[["lat", "lon"]], output_core_dims=[["lat_out", "lon_out"]],
-            dask="parallelized", output_dtypes=[da.dtype if da.dtype.kind == "f"
-                                                else np.float32],
-            dask_gufunc_kwargs={"output_sizes": {"lat_out": target.lat.size,
-                                                 "lon_out": target.lon.size}},
+            _apply,
+            da,
+            kwargs={"w_lat": w_lat, "w_lon": w_lon, "full": full, "min_valid": min_valid},
+            input_core_dims=[["lat", "lon"]],
+            output_core_dims=[["lat_out", "lon_out"]],
+            dask="parallelized",
+            output_dtypes=[da.dtype if da.dtype.kind == "f" else np.float32],
+            dask_gufunc_kwargs={
+                "output_sizes": {"lat_out": target.lat.size, "lon_out": target.lon.size}
+            },
             keep_attrs=True,
         )
         out = out.rename(lat_out="lat", lon_out="lon").assign_coords(target.coords())
@@ -210,9 +238,11 @@ def regrid(
 
     if isinstance(ds, xr.DataArray):
         return one(ds)
-    spatial_coords = [c for c in ds.coords if c not in ("lat", "lon")
-                      and ({"lat", "lon"} & set(ds[c].dims))]
+    spatial_coords = [
+        c for c in ds.coords if c not in ("lat", "lon") and ({"lat", "lon"} & set(ds[c].dims))
+    ]
     result = ds.drop_vars(spatial_coords).map(one, keep_attrs=True)
-    result.attrs["climbench_regrid"] = f"{method} to {target.name} ({target.shape[0]} x " \
-        f"{target.shape[1]})"
+    result.attrs["climbench_regrid"] = (
+        f"{method} to {target.name} ({target.shape[0]} x {target.shape[1]})"
+    )
     return result

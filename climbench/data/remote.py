@@ -65,9 +65,13 @@ def fetch(url: str, sha256: str | None = None, timeout: float = 60.0) -> Path:
                 response.close()
             else:
                 if response.status_code not in (200, 206):
-                    raise DataFileError("download failed", path=url, expected="HTTP 200",
-                                        found=f"HTTP {response.status_code}",
-                                        hint="check the URL and that the server is up")
+                    raise DataFileError(
+                        "download failed",
+                        path=url,
+                        expected="HTTP 200",
+                        found=f"HTTP {response.status_code}",
+                        hint="check the URL and that the server is up",
+                    )
                 resumed = response.status_code == 206
                 total = response.headers.get("Content-Length")
                 expected_size = (int(total) + (start if resumed else 0)) if total else None
@@ -76,19 +80,32 @@ def fetch(url: str, sha256: str | None = None, timeout: float = 60.0) -> Path:
                         f.write(block)
                 size = part.stat().st_size
                 if expected_size is not None and size != expected_size:
-                    raise DataFileError("download incomplete", path=url,
-                                        expected=f"{expected_size} bytes", found=f"{size} bytes",
-                                        hint="run again: the download resumes where it stopped")
+                    raise DataFileError(
+                        "download incomplete",
+                        path=url,
+                        expected=f"{expected_size} bytes",
+                        found=f"{size} bytes",
+                        hint="run again: the download resumes where it stopped",
+                    )
     except requests.RequestException as err:
-        raise DataFileError("download failed", path=url, expected="a reachable URL",
-                            found=f"{type(err).__name__}: {err}",
-                            hint="run again: the download resumes where it stopped") from err
+        raise DataFileError(
+            "download failed",
+            path=url,
+            expected="a reachable URL",
+            found=f"{type(err).__name__}: {err}",
+            hint="run again: the download resumes where it stopped",
+        ) from err
     if sha256 is not None:
         got = sha256_file(part)
         if got != sha256:
             part.unlink()
-            raise DataFileError("checksum mismatch", path=url, expected=f"sha256 {sha256}",
-                                found=f"sha256 {got}", hint="the file changed upstream or was "
-                                "corrupted in transit; the partial file was removed")
+            raise DataFileError(
+                "checksum mismatch",
+                path=url,
+                expected=f"sha256 {sha256}",
+                found=f"sha256 {got}",
+                hint="the file changed upstream or was "
+                "corrupted in transit; the partial file was removed",
+            )
     os.replace(part, target)
     return target

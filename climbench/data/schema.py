@@ -32,25 +32,50 @@ from climbench.errors import (
 
 # source coordinate name -> canonical name
 COORD_RENAMES = {
-    "latitude": "lat", "nav_lat": "lat", "y_lat": "lat",
-    "longitude": "lon", "nav_lon": "lon",
-    "isobaricInhPa": "level", "pressure_level": "level", "plev": "level", "lev": "level",
+    "latitude": "lat",
+    "nav_lat": "lat",
+    "y_lat": "lat",
+    "longitude": "lon",
+    "nav_lon": "lon",
+    "isobaricInhPa": "level",
+    "pressure_level": "level",
+    "plev": "level",
+    "lev": "level",
     "pressure": "level",
-    "number": "member", "realization": "member", "ensemble": "member",
+    "number": "member",
+    "realization": "member",
+    "ensemble": "member",
 }
 # coordinates that only describe how a source was made; they block merging sources
-DROPPED_COORDS = ("height", "surface", "heightAboveGround", "expver", "step", "valid_time",
-                  "depthBelowLandLayer", "meanSea", "entireAtmosphere")
-DROPPED_VARS = ("lat_bnds", "lon_bnds", "latitude_bnds", "longitude_bnds", "lat_bounds",
-                "lon_bounds")
+DROPPED_COORDS = (
+    "height",
+    "surface",
+    "heightAboveGround",
+    "expver",
+    "step",
+    "valid_time",
+    "depthBelowLandLayer",
+    "meanSea",
+    "entireAtmosphere",
+)
+DROPPED_VARS = (
+    "lat_bnds",
+    "lon_bnds",
+    "latitude_bnds",
+    "longitude_bnds",
+    "lat_bounds",
+    "lon_bounds",
+)
 CANONICAL_ORDER = ("time", "member", "level", "lat", "lon")
 
 
 def _find_axis(ds: xr.Dataset, units: tuple[str, ...], standard_name: str) -> str | None:
     """Name of a 1-D coordinate identified by CF ``units`` or ``standard_name``."""
     for name, coord in ds.coords.items():
-        if coord.ndim == 1 and (coord.attrs.get("standard_name") == standard_name
-                                or str(coord.attrs.get("units", "")).lower() in units):
+        if coord.ndim == 1 and (
+            coord.attrs.get("standard_name") == standard_name
+            or str(coord.attrs.get("units", "")).lower() in units
+        ):
             return str(name)
     return None
 
@@ -65,15 +90,16 @@ def normalise_coords(ds: xr.Dataset, path: str | None = None) -> xr.Dataset:
     ds = ds.drop_vars([v for v in DROPPED_VARS if v in ds.variables])
     if "time_bnds" in ds.data_vars:
         ds = ds.set_coords("time_bnds")
-    renames = {k: v for k, v in COORD_RENAMES.items()
-               if k in ds.variables and v not in ds.variables}
+    renames = {
+        k: v for k, v in COORD_RENAMES.items() if k in ds.variables and v not in ds.variables
+    }
     if "valid_time" in ds.dims and "time" not in ds.variables:
         renames["valid_time"] = "time"  # new Climate Data Store netCDF layout
     ds = ds.rename(renames)
-    for axis, cf_units, std in (("lat", ("degrees_north", "degree_north", "degrees_n"),
-                                 "latitude"),
-                                ("lon", ("degrees_east", "degree_east", "degrees_e"),
-                                 "longitude")):
+    for axis, cf_units, std in (
+        ("lat", ("degrees_north", "degree_north", "degrees_n"), "latitude"),
+        ("lon", ("degrees_east", "degree_east", "degrees_e"), "longitude"),
+    ):
         if axis not in ds.coords:
             found = _find_axis(ds, cf_units, std)
             if found is not None and found in ds.dims:
@@ -97,8 +123,12 @@ def normalise_coords(ds: xr.Dataset, path: str | None = None) -> xr.Dataset:
     if not (np.diff(ds["lon"].values) > 0).all():
         ds = ds.sortby("lon")
     if np.unique(ds["lon"].values).size != ds.sizes["lon"]:
-        raise CoordinateError("longitudes repeat after wrapping to [0, 360)", path=path,
-                              expected="distinct longitudes", found="e.g. both -180 and 180")
+        raise CoordinateError(
+            "longitudes repeat after wrapping to [0, 360)",
+            path=path,
+            expected="distinct longitudes",
+            found="e.g. both -180 and 180",
+        )
     _check_time(ds, path)
     ds["lat"].attrs.update(units="degrees_north", standard_name="latitude")
     ds["lon"].attrs.update(units="degrees_east", standard_name="longitude")
@@ -113,8 +143,13 @@ def _normalise_level(ds: xr.Dataset) -> xr.Dataset:
     values = level.values.astype(float)
     if units_mod.normalise_unit(unit) == "pa" or (not unit and np.nanmax(values) > 2000):
         values = values / 100.0
-    ds = ds.assign_coords(level=(level.dims, values, {
-        "units": "hPa", "long_name": "pressure level", "standard_name": "air_pressure"}))
+    ds = ds.assign_coords(
+        level=(
+            level.dims,
+            values,
+            {"units": "hPa", "long_name": "pressure level", "standard_name": "air_pressure"},
+        )
+    )
     if "level" in ds.dims:
         ds = ds.sortby("level")
     return ds
@@ -127,16 +162,20 @@ def _check_time(ds: xr.Dataset, path: str | None) -> None:
     if index.has_duplicates:
         dupes = index[index.duplicated()].unique()[:3]
         raise TimeAxisError(
-            "duplicate time steps", path=path, variable="time",
-            expected="unique times", found=f"{len(index) - len(index.unique())} repeats, "
-            f"e.g. {[str(t) for t in dupes]}",
+            "duplicate time steps",
+            path=path,
+            variable="time",
+            expected="unique times",
+            found=f"{len(index) - len(index.unique())} repeats, e.g. {[str(t) for t in dupes]}",
             hint="remove the overlapping file or select a time range",
         )
     if not index.is_monotonic_increasing:
         values = np.asarray(index)
         bad = int(np.argmax(values[1:] <= values[:-1]))
         raise TimeAxisError(
-            "time steps are not increasing", path=path, variable="time",
+            "time steps are not increasing",
+            path=path,
+            variable="time",
             expected="strictly increasing times",
             found=f"{values[bad]} followed by {values[bad + 1]} at position {bad}",
             hint="sort the data by time (ds.sortby('time')) or fix the file order",
@@ -204,9 +243,12 @@ def canonicalise(
         sources = [p[1].attrs.get("climbench_source_name", canonical) for p in parts]
         if any(level is None for level, _ in parts):
             raise SchemaError(
-                "several source variables map onto one canonical variable", path=path,
-                variable=canonical, expected="one source variable per canonical name",
-                found=f"{sources}", hint="drop all but one of them before opening",
+                "several source variables map onto one canonical variable",
+                path=path,
+                variable=canonical,
+                expected="one source variable per canonical name",
+                found=f"{sources}",
+                hint="drop all but one of them before opening",
             )
         out[canonical] = xr.concat([p[1] for p in parts], dim="level").sortby("level")
     result = xr.Dataset(out, attrs=ds.attrs)
@@ -217,18 +259,28 @@ def canonicalise(
     return _order_dims(result)
 
 
-def _convert(da: xr.DataArray, var: vocabulary.Variable, path: str | None, name: str,
-             step: pd.Timedelta | None) -> xr.DataArray:
+def _convert(
+    da: xr.DataArray,
+    var: vocabulary.Variable,
+    path: str | None,
+    name: str,
+    step: pd.Timedelta | None,
+) -> xr.DataArray:
     try:
-        return units_mod.to_canonical(da, var.quantity, var.units, path=path, variable=name,
-                                      time_step=step)
+        return units_mod.to_canonical(
+            da, var.quantity, var.units, path=path, variable=name, time_step=step
+        )
     except UnitsError as err:
         sample = da.isel({d: 0 for d in da.dims if d not in ("lat", "lon")})
         lo, hi = float(sample.min()), float(sample.max())
         raise UnitsError(
             err.message + f" (it maps to '{var.name}'; values of the first field range "
             f"from {lo:.4g} to {hi:.4g})",
-            path=path, variable=name, expected=err.expected, found=err.found, hint=err.hint,
+            path=path,
+            variable=name,
+            expected=err.expected,
+            found=err.found,
+            hint=err.hint,
         ) from None
 
 
@@ -269,15 +321,20 @@ def validate(ds: xr.Dataset, name: str = "dataset") -> None:
     for vname, da in ds.data_vars.items():
         var = vocabulary.BY_NAME.get(str(vname))
         if var is not None and da.attrs.get("units") != var.units:
-            problems.append(f"variable '{vname}' has units {da.attrs.get('units')!r}, "
-                            f"expected {var.units!r}")
+            problems.append(
+                f"variable '{vname}' has units {da.attrs.get('units')!r}, expected {var.units!r}"
+            )
         known = [d for d in da.dims if d in CANONICAL_ORDER]
         if known != [d for d in CANONICAL_ORDER if d in da.dims]:
-            problems.append(f"variable '{vname}' has dims {da.dims}, expected the order "
-                            f"{CANONICAL_ORDER}")
+            problems.append(
+                f"variable '{vname}' has dims {da.dims}, expected the order {CANONICAL_ORDER}"
+            )
     if problems:
-        raise SchemaError("; ".join(problems), path=name,
-                          expected="the canonical schema of DESIGN.md",
-                          found=f"{len(problems)} problem(s)",
-                          hint="open sources with climbench.open_dataset, which normalises")
+        raise SchemaError(
+            "; ".join(problems),
+            path=name,
+            expected="the canonical schema of DESIGN.md",
+            found=f"{len(problems)} problem(s)",
+            hint="open sources with climbench.open_dataset, which normalises",
+        )
     _check_time(ds, name)

@@ -32,51 +32,97 @@ WATER_DENSITY = 1000.0  # kg m-3, the convention that makes 1 kg m-2 equal 1 mm
 # quantity -> {normalised unit spelling: (scale, offset)} to the canonical unit
 _TABLE: dict[str, dict[str, tuple[float, float]]] = {
     "temperature": {
-        "k": (1.0, 0.0), "kelvin": (1.0, 0.0), "degk": (1.0, 0.0), "deg_k": (1.0, 0.0),
-        "degc": (1.0, 273.15), "deg_c": (1.0, 273.15), "celsius": (1.0, 273.15),
-        "degreesc": (1.0, 273.15), "c": (1.0, 273.15), "°c": (1.0, 273.15),
-        "degree_celsius": (1.0, 273.15), "degrees_celsius": (1.0, 273.15),
-        "degf": (5 / 9, 273.15 - 32 * 5 / 9), "fahrenheit": (5 / 9, 273.15 - 32 * 5 / 9),
+        "k": (1.0, 0.0),
+        "kelvin": (1.0, 0.0),
+        "degk": (1.0, 0.0),
+        "deg_k": (1.0, 0.0),
+        "degc": (1.0, 273.15),
+        "deg_c": (1.0, 273.15),
+        "celsius": (1.0, 273.15),
+        "degreesc": (1.0, 273.15),
+        "c": (1.0, 273.15),
+        "°c": (1.0, 273.15),
+        "degree_celsius": (1.0, 273.15),
+        "degrees_celsius": (1.0, 273.15),
+        "degf": (5 / 9, 273.15 - 32 * 5 / 9),
+        "fahrenheit": (5 / 9, 273.15 - 32 * 5 / 9),
     },
     "temperature_difference": {
-        "k": (1.0, 0.0), "kelvin": (1.0, 0.0), "degc": (1.0, 0.0), "deg_c": (1.0, 0.0),
+        "k": (1.0, 0.0),
+        "kelvin": (1.0, 0.0),
+        "degc": (1.0, 0.0),
+        "deg_c": (1.0, 0.0),
         "celsius": (1.0, 0.0),
     },
     "geopotential": {
-        "m2s-2": (1.0, 0.0), "m2/s2": (1.0, 0.0), "j/kg": (1.0, 0.0), "jkg-1": (1.0, 0.0),
+        "m2s-2": (1.0, 0.0),
+        "m2/s2": (1.0, 0.0),
+        "j/kg": (1.0, 0.0),
+        "jkg-1": (1.0, 0.0),
         # geopotential height
-        "m": (STANDARD_GRAVITY, 0.0), "gpm": (STANDARD_GRAVITY, 0.0),
-        "dam": (10 * STANDARD_GRAVITY, 0.0), "gpdam": (10 * STANDARD_GRAVITY, 0.0),
+        "m": (STANDARD_GRAVITY, 0.0),
+        "gpm": (STANDARD_GRAVITY, 0.0),
+        "dam": (10 * STANDARD_GRAVITY, 0.0),
+        "gpdam": (10 * STANDARD_GRAVITY, 0.0),
     },
     "pressure": {
-        "pa": (1.0, 0.0), "hpa": (100.0, 0.0), "mbar": (100.0, 0.0), "mb": (100.0, 0.0),
-        "millibars": (100.0, 0.0), "millibar": (100.0, 0.0), "kpa": (1000.0, 0.0),
+        "pa": (1.0, 0.0),
+        "hpa": (100.0, 0.0),
+        "mbar": (100.0, 0.0),
+        "mb": (100.0, 0.0),
+        "millibars": (100.0, 0.0),
+        "millibar": (100.0, 0.0),
+        "kpa": (1000.0, 0.0),
         "bar": (1e5, 0.0),
     },
     "speed": {
-        "ms-1": (1.0, 0.0), "m/s": (1.0, 0.0), "kmh-1": (1 / 3.6, 0.0), "km/h": (1 / 3.6, 0.0),
-        "knots": (0.514444, 0.0), "kt": (0.514444, 0.0),
+        "ms-1": (1.0, 0.0),
+        "m/s": (1.0, 0.0),
+        "kmh-1": (1 / 3.6, 0.0),
+        "km/h": (1 / 3.6, 0.0),
+        "knots": (0.514444, 0.0),
+        "kt": (0.514444, 0.0),
     },
     "pressure_velocity": {"pas-1": (1.0, 0.0), "pa/s": (1.0, 0.0), "hpas-1": (100.0, 0.0)},
     "specific_humidity": {
-        "kgkg-1": (1.0, 0.0), "kg/kg": (1.0, 0.0), "1": (1.0, 0.0), "gkg-1": (1e-3, 0.0),
+        "kgkg-1": (1.0, 0.0),
+        "kg/kg": (1.0, 0.0),
+        "1": (1.0, 0.0),
+        "gkg-1": (1e-3, 0.0),
         "g/kg": (1e-3, 0.0),
     },
     "fraction": {
-        "1": (1.0, 0.0), "(0-1)": (1.0, 0.0), "0-1": (1.0, 0.0), "fraction": (1.0, 0.0),
-        "": (1.0, 0.0), "%": (0.01, 0.0), "percent": (0.01, 0.0),
+        "1": (1.0, 0.0),
+        "(0-1)": (1.0, 0.0),
+        "0-1": (1.0, 0.0),
+        "fraction": (1.0, 0.0),
+        "": (1.0, 0.0),
+        "%": (0.01, 0.0),
+        "percent": (0.01, 0.0),
     },
     "column_mass": {"kgm-2": (1.0, 0.0), "mm": (1.0, 0.0), "kg/m2": (1.0, 0.0)},
     "precipitation_amount": {
-        "m": (1.0, 0.0), "mm": (1e-3, 0.0), "kgm-2": (1e-3, 0.0), "kg/m2": (1e-3, 0.0),
+        "m": (1.0, 0.0),
+        "mm": (1e-3, 0.0),
+        "kgm-2": (1e-3, 0.0),
+        "kg/m2": (1e-3, 0.0),
         "cm": (1e-2, 0.0),
     },
     "precipitation_rate": {
-        "kgm-2s-1": (1.0, 0.0), "kg/m2/s": (1.0, 0.0), "mms-1": (1.0, 0.0), "mm/s": (1.0, 0.0),
-        "ms-1": (WATER_DENSITY, 0.0), "m/s": (WATER_DENSITY, 0.0),
-        "mmh-1": (1 / 3600, 0.0), "mm/h": (1 / 3600, 0.0), "mm/hr": (1 / 3600, 0.0),
-        "mmd-1": (1 / 86400, 0.0), "mm/d": (1 / 86400, 0.0), "mm/day": (1 / 86400, 0.0),
-        "mmday-1": (1 / 86400, 0.0), "md-1": (WATER_DENSITY / 86400, 0.0),
+        "kgm-2s-1": (1.0, 0.0),
+        "kg/m2/s": (1.0, 0.0),
+        "mms-1": (1.0, 0.0),
+        "mm/s": (1.0, 0.0),
+        "ms-1": (WATER_DENSITY, 0.0),
+        "m/s": (WATER_DENSITY, 0.0),
+        "mmh-1": (1 / 3600, 0.0),
+        "mm/h": (1 / 3600, 0.0),
+        "mm/hr": (1 / 3600, 0.0),
+        "mmd-1": (1 / 86400, 0.0),
+        "mm/d": (1 / 86400, 0.0),
+        "mm/day": (1 / 86400, 0.0),
+        "mmday-1": (1 / 86400, 0.0),
+        "md-1": (WATER_DENSITY / 86400, 0.0),
         "m/day": (WATER_DENSITY / 86400, 0.0),
     },
     "flux": {"wm-2": (1.0, 0.0), "w/m2": (1.0, 0.0), "w/m^2": (1.0, 0.0)},
@@ -129,8 +175,11 @@ def to_canonical(
     if unit is None:
         raise UnitsError(
             "has no 'units' attribute",
-            path=path, variable=name, expected=f"units of {quantity} ({canonical_units})",
-            found="none", hint=f"pass units={{'{name}': '<unit>'}} to say what they are",
+            path=path,
+            variable=name,
+            expected=f"units of {quantity} ({canonical_units})",
+            found="none",
+            hint=f"pass units={{'{name}': '<unit>'}} to say what they are",
         )
     factor = conversion(str(unit), quantity)
     if factor is None and quantity == "precipitation_amount":
@@ -141,11 +190,14 @@ def to_canonical(
     if factor is None:
         raise UnitsError(
             f"has units that are not a unit of {quantity.replace('_', ' ')}",
-            path=path, variable=name,
+            path=path,
+            variable=name,
             expected=f"one of {accepted_units(quantity)} (canonical '{canonical_units}')",
             found=f"'{unit}'",
-            hint=(f"if the attribute is wrong, pass units={{'{name}': '<true unit>'}} "
-                  f"(CLI: --units {name}=<true unit>)"),
+            hint=(
+                f"if the attribute is wrong, pass units={{'{name}': '<true unit>'}} "
+                f"(CLI: --units {name}=<true unit>)"
+            ),
         )
     scale, offset = factor
     out = da if (scale == 1.0 and offset == 0.0) else da * scale + offset
@@ -188,7 +240,9 @@ def accumulate(amount: xr.DataArray, period: str | pd.Timedelta) -> xr.DataArray
     if n * step != pd.Timedelta(period) or n < 1:
         raise UnitsError(
             "cannot accumulate over a period that is not a multiple of the time step",
-            variable=str(amount.name), expected=f"a multiple of {step}", found=str(period),
+            variable=str(amount.name),
+            expected=f"a multiple of {step}",
+            found=str(period),
         )
     out = amount.rolling(time=n).sum().isel(time=slice(n - 1, None))
     out.attrs = {**amount.attrs, "units": "m", "accumulation_period": str(pd.Timedelta(period))}

@@ -49,7 +49,8 @@ def detect(path: str | Path, raw: xr.Dataset, source: str | None = None) -> Sour
     adapters = registry()
     if source is not None:
         if source not in adapters:
-            raise ClimbenchError("unknown source", path=path, expected=f"one of "
-                                 f"{list(adapters)}", found=repr(source))
+            raise ClimbenchError(
+                "unknown source", path=path, expected=f"one of {list(adapters)}", found=repr(source)
+            )
         return adapters[source]
     return next(a for a in adapters.values() if a.matches(str(path), raw))

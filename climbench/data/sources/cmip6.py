@@ -28,8 +28,17 @@ FILE_NAME = re.compile(
     r"(?P<experiment_id>[A-Za-z0-9-]+)_(?P<member_id>(?:[a-z0-9-]+-)?r\d+i\d+p\d+f\d+)_"
     r"(?P<grid_label>g[a-z0-9]+)(?:_(?P<time_range>\d+(?:-\d+)?(?:-clim)?))?\.(?:nc|zarr)$"
 )
-FIELDS = ("activity_id", "institution_id", "source_id", "experiment_id", "member_id",
-          "table_id", "variable_id", "grid_label", "version")
+FIELDS = (
+    "activity_id",
+    "institution_id",
+    "source_id",
+    "experiment_id",
+    "member_id",
+    "table_id",
+    "variable_id",
+    "grid_label",
+    "version",
+)
 
 
 @dataclass(frozen=True)
@@ -60,8 +69,13 @@ def parse_drs(path: str | Path) -> CMIP6Id | None:
     if len(parts) >= 10 and re.fullmatch(r"v\d{8}", parts[-2]):
         activity, institution, source, experiment, member, table, variable, grid = parts[-10:-2]
         if (source, experiment, member, table, variable, grid) == (
-                found["source_id"], found["experiment_id"], found["member_id"],
-                found["table_id"], found["variable_id"], found["grid_label"]):
+            found["source_id"],
+            found["experiment_id"],
+            found["member_id"],
+            found["table_id"],
+            found["variable_id"],
+            found["grid_label"],
+        ):
             found.update(activity_id=activity, institution_id=institution, version=parts[-2])
     return CMIP6Id(**found)
 
@@ -78,18 +92,22 @@ class CMIP6Adapter(SourceAdapter):
         meta = {k: v for k, v in asdict(parsed).items() if v is not None}
         attrs = dict(raw.attrs)
         if "member_id" not in attrs and "variant_label" in attrs:
-            attrs["member_id"] = attrs.get("sub_experiment_id", "none") + "-" + \
-                attrs["variant_label"] if attrs.get("sub_experiment_id", "none") != "none" \
+            attrs["member_id"] = (
+                attrs.get("sub_experiment_id", "none") + "-" + attrs["variant_label"]
+                if attrs.get("sub_experiment_id", "none") != "none"
                 else attrs["variant_label"]
+            )
         if "version" in attrs and "version" in meta:
             # The DRS directory holds the ESGF dataset (publication) version; a file's own
             # ``version`` attribute is the older CMOR-time label and often differs. Both kept.
             meta["file_version"] = str(attrs.pop("version"))
         for key in FIELDS:
             if key in attrs and key in meta and str(attrs[key]) != meta[key]:
-                warnings.warn(f"{path}: CMIP6 {key} is '{meta[key]}' in the path but "
-                              f"'{attrs[key]}' in the file's attributes; using the attribute",
-                              stacklevel=3)
+                warnings.warn(
+                    f"{path}: CMIP6 {key} is '{meta[key]}' in the path but "
+                    f"'{attrs[key]}' in the file's attributes; using the attribute",
+                    stacklevel=3,
+                )
             if key in attrs:
                 meta[key] = str(attrs[key])
         return meta

@@ -28,8 +28,10 @@ class ERA5Adapter(SourceAdapter):
 
     def matches(self, path: str, raw: xr.Dataset) -> bool:
         attrs = raw.attrs
-        text = " ".join(str(attrs.get(k, "")) for k in
-                        ("GRIB_centre", "institution", "history", "Info", "source", "title"))
+        text = " ".join(
+            str(attrs.get(k, ""))
+            for k in ("GRIB_centre", "institution", "history", "Info", "source", "title")
+        )
         if "ecmf" in text or "ECMWF" in text or "grib_to_netcdf" in text:
             return True
         if "ERA" in text or "era5" in path.lower() or "eraint" in path.lower():
