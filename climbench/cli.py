@@ -139,6 +139,18 @@ def data_vocabulary() -> None:
     console.print(table)
 
 
+@app.command("run")
+def run(
+    workdir: Path = typer.Option(Path("data"), help="Where the data and results go."),
+    years: str = typer.Option("2016-2018", help="Years of synthetic weather to generate."),
+    seed: int = typer.Option(0, help="Seed of the synthetic data."),
+) -> None:
+    """The default job on the embedded synthetic data (no network needed)."""
+    from climbench.run import default_run
+
+    default_run(workdir, years=years, seed=seed, console=console)
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
