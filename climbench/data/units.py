@@ -42,9 +42,11 @@ _TABLE: dict[str, dict[str, tuple[float, float]]] = {
         "degreesc": (1.0, 273.15),
         "c": (1.0, 273.15),
         "°c": (1.0, 273.15),
-        "degree_celsius": (1.0, 273.15),
-        "degrees_celsius": (1.0, 273.15),
+        # CF "degree_Celsius" / "degrees_Celsius": normalise_unit makes them "deg_celsius"
+        "deg_celsius": (1.0, 273.15),
+        "degcelsius": (1.0, 273.15),
         "degf": (5 / 9, 273.15 - 32 * 5 / 9),
+        "deg_f": (5 / 9, 273.15 - 32 * 5 / 9),
         "fahrenheit": (5 / 9, 273.15 - 32 * 5 / 9),
     },
     "temperature_difference": {
@@ -53,6 +55,8 @@ _TABLE: dict[str, dict[str, tuple[float, float]]] = {
         "degc": (1.0, 0.0),
         "deg_c": (1.0, 0.0),
         "celsius": (1.0, 0.0),
+        "deg_celsius": (1.0, 0.0),
+        "degcelsius": (1.0, 0.0),
     },
     "geopotential": {
         "m2s-2": (1.0, 0.0),
@@ -151,7 +155,7 @@ def conversion(unit: str, quantity: str) -> tuple[float, float] | None:
     table = _TABLE[quantity]
     if key in table:
         return table[key]
-    # "degree_Celsius" -> "deg_celsius"
+    # "deg_K" -> "degk"
     return table.get(key.replace("deg_", "deg"))
 
 
