@@ -22,6 +22,7 @@ app = typer.Typer(
 data_app = typer.Typer(help="Open, inspect, regrid and prepare data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
+error_console = Console(stderr=True)
 
 
 def _parse_units(pairs: list[str] | None) -> dict[str, str]:
@@ -156,7 +157,7 @@ def main() -> None:
     try:
         app()
     except ClimbenchError as err:
-        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        error_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
 
 

@@ -55,11 +55,6 @@ def test_info_grib_ensemble_with_stats(shared_file) -> None:
         assert text in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CLI bug: at the default 80 columns rich truncates "
-    "the variable name column ('2m_temper…'); report, not ours to fix",
-)
 def test_info_prints_full_variable_names_at_default_width(shared_file) -> None:
     result = run_app("data", "info", str(shared_file(ERA5_UK)), "--stats", env={"COLUMNS": "80"})
     assert result.exit_code == 0

@@ -417,11 +417,14 @@ def test_oggm_era5_and_era5_land_t2m_correlate(shared_file) -> None:
 def test_oggm_precipitation(shared_file, name: str) -> None:
     ds = climbench.open_dataset(shared_file(f"{OGGM}/{name}"))
     validate(ds)
-    tp = ds["total_precipitation"]
-    assert tp.attrs["units"] == "m" and tp.attrs["climbench_source_name"] == "tp"
+    # ERA5 monthly means of tp are mean daily totals, so tp becomes a 24-hour total
+    assert "total_precipitation" not in ds.data_vars
+    tp = ds["total_precipitation_24hr"]
+    assert tp.attrs["units"] == "m" and tp.attrs["climbench_source_name"] == "tp24"
+    assert "daily totals" in tp.attrs["cell_methods"]
     assert_dims(tp, ("time", "lat", "lon"))
     assert float(tp.min()) >= 0
-    # ERA5 monthly means of tp are mean daily totals: a few mm per day in the Alps
+    # a few mm per day in the Alps
     assert 1e-3 < float(tp.mean()) < 1e-2
 
 

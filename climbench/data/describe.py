@@ -82,8 +82,10 @@ def print_summary(
         console.print(f"[cyan]{key}[/]: {value}")
     grid = facts["grid"]
     console.print(
-        f"[cyan]grid[/]: {grid['nlat']} x {grid['nlon']}, lat {grid['lat_range']}, "
-        f"lon {grid['lon_range']}, resolution {grid['resolution']} deg"
+        f"[cyan]grid[/]: {grid['nlat']} x {grid['nlon']}, lat "
+        f"{_fmt(grid['lat_range'][0])}..{_fmt(grid['lat_range'][1])}, lon "
+        f"{_lon_span(ds['lon'].values)}, resolution "
+        f"{' x '.join(_fmt(r) for r in grid['resolution'] if r is not None)} deg"
     )
     if "time" in facts:
         t = facts["time"]
@@ -93,21 +95,34 @@ def print_summary(
         )
     if "levels_hPa" in facts:
         console.print(f"[cyan]levels (hPa)[/]: {facts['levels_hPa']}")
+    width = max(len(n) for n in facts["variables"])
     table = Table("variable", "from", "units", "dims", "dtype")
-    if stats:
-        table.add_column("min")
-        table.add_column("mean")
-        table.add_column("max")
+    for column in table.columns:
+        column.no_wrap = True
+    table.columns[0].min_width = width
     for name, v in facts["variables"].items():
-        row = [
-            name,
-            v["source_name"],
-            v["units"],
-            " x ".join(f"{d}:{facts['dims'][d]}" for d in v["dims"]),
-            v["dtype"],
-        ]
-        if stats:
-            da = ds[name]
-            row += [f"{float(da.min()):.5g}", f"{float(da.mean()):.5g}", f"{float(da.max()):.5g}"]
-        table.add_row(*row)
+        dims = " ".join(f"{d}:{facts['dims'][d]}" for d in v["dims"])
+        table.add_row(name, v["source_name"], v["units"], dims, v["dtype"])
     console.print(table)
+    if stats:
+        values = Table("variable", "min", "mean", "max")
+        values.columns[0].min_width = width
+        for name in facts["variables"]:
+            da = ds[name]
+            values.add_row(name, *(f"{float(f()):.5g}" for f in (da.min, da.mean, da.max)))
+        console.print(values)
+
+
+def _fmt(value: float) -> str:
+    """A coordinate without float noise (44.10000000000091 -> 44.1)."""
+    return f"{value:.6g}"
+
+
+def _lon_span(lon: np.ndarray) -> str:
+    """Longitude extent; a regional grid crossing 0 shows as e.g. 350..2 (crosses 0)."""
+    if lon.size > 2:
+        gaps = np.diff(lon)
+        big = int(np.argmax(gaps))
+        if gaps[big] > 3 * np.median(gaps) and lon[0] < gaps[big] < 360:
+            return f"{_fmt(lon[big + 1])}..{_fmt(lon[big])} (crosses 0)"
+    return f"{_fmt(lon.min())}..{_fmt(lon.max())}"

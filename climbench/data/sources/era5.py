@@ -16,6 +16,7 @@ ERA5 short names (``t2m``, ``z``, ``tp``) and long names both map through the vo
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
 from climbench.data import vocabulary
@@ -49,7 +50,23 @@ class ERA5Adapter(SourceAdapter):
         return meta
 
     def adjust(self, raw: xr.Dataset, path: str) -> xr.Dataset:
+        raw = _monthly_precipitation(raw)
         if "step" in raw.dims and raw.sizes["step"] > 1 and "time" in raw.dims:
             raw = raw.rename(time="init_time", step="lead_time")
             raw = raw.drop_vars([c for c in ("valid_time",) if c in raw.coords])
         return raw
+
+
+def _monthly_precipitation(raw: xr.Dataset) -> xr.Dataset:
+    """ERA5 monthly means store ``tp`` as the mean *daily* total (m per day), not the
+    month's total: name it ``total_precipitation_24hr`` so its meaning is not lost."""
+    if "tp" not in raw.data_vars or "time" not in raw.dims or raw.sizes["time"] < 2:
+        return raw
+    values = raw["time"].values
+    if not np.issubdtype(values.dtype, np.datetime64):
+        return raw
+    days = np.median(np.diff(values).astype("timedelta64[h]").astype(float)) / 24
+    if not 27.5 <= days <= 31.5:
+        return raw
+    tp = raw["tp"].assign_attrs(cell_methods="time: mean of daily totals (ERA5 monthly means)")
+    return raw.drop_vars("tp").assign(tp24=tp)
