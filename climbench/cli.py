@@ -12,6 +12,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from climbench.data.synthetic.cli import synth_app
 from climbench.errors import ClimbenchError
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Open, inspect, regrid and prepare data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
+data_app.add_typer(synth_app, name="synth")
 console = Console()
 error_console = Console(stderr=True)
 

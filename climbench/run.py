@@ -13,7 +13,7 @@ from rich.console import Console
 
 from climbench.data.describe import print_summary
 from climbench.data.prepare import open_prepared, prepare, read_manifest
-from climbench.data.synthetic.weather import write_weather
+from climbench.data.synthetic import write_weather
 
 
 def default_run(

@@ -100,9 +100,11 @@ def print_summary(
     for column in table.columns:
         column.no_wrap = True
     table.columns[0].min_width = width
+    table.columns[2].min_width = max(len(v["units"]) for v in facts["variables"].values())
     for name, v in facts["variables"].items():
         dims = " ".join(f"{d}:{facts['dims'][d]}" for d in v["dims"])
-        table.add_row(name, v["source_name"], v["units"], dims, v["dtype"])
+        source_name = "" if v["source_name"] == name else v["source_name"]
+        table.add_row(name, source_name, v["units"], dims, v["dtype"])
     console.print(table)
     if stats:
         values = Table("variable", "min", "mean", "max")

@@ -243,6 +243,14 @@ VARIABLES: tuple[Variable, ...] = (
         "Diurnal temperature range",
         ("dtr",),
     ),
+    Variable(
+        "precipitation_90th_percentile",
+        "kg m-2 s-1",
+        "precipitation_rate",
+        "surface",
+        "90th percentile of daily precipitation rate",
+        ("pr90",),
+    ),
     # constants
     Variable(
         "land_sea_mask",

@@ -75,8 +75,9 @@ def _complex_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarr
     return parts.view(np.complex64)[..., 0]
 
 
-def zonal_coefficients(rng: np.random.Generator, filters: np.ndarray, nsteps: int,
-                       nlat: int) -> np.ndarray:
+def zonal_coefficients(
+    rng: np.random.Generator, filters: np.ndarray, nsteps: int, nlat: int
+) -> np.ndarray:
     """Zonal Fourier coefficients ``(nfield, nsteps, nlat, nkx)`` of fresh red-noise fields.
 
     ``filters`` has shape ``(nfield, 2 nlat, nkx)`` (already times :func:`unit_scale`).
@@ -86,8 +87,9 @@ def zonal_coefficients(rng: np.random.Generator, filters: np.ndarray, nsteps: in
     return np.fft.ifft(spectrum, axis=2)[:, :, :nlat, :].astype(np.complex64)
 
 
-def red_noise(rng: np.random.Generator, nlat: int, nlon: int, gamma: float,
-              k0: float) -> np.ndarray:
+def red_noise(
+    rng: np.random.Generator, nlat: int, nlon: int, gamma: float, k0: float
+) -> np.ndarray:
     """One static unit-variance red-noise field ``(nlat, nlon)`` (float64)."""
     filt = amplitude_filter(nlat, nlon, gamma, k0)
     filt = filt * unit_scale(filt, nlon)
@@ -119,8 +121,9 @@ class LatentFields:
     last step; :meth:`initial_state` draws it from the stationary distribution.
     """
 
-    def __init__(self, specs: tuple[LatentSpec, ...], lat: np.ndarray, nlon: int,
-                 dt_hours: float) -> None:
+    def __init__(
+        self, specs: tuple[LatentSpec, ...], lat: np.ndarray, nlon: int, dt_hours: float
+    ) -> None:
         self.specs = specs
         self.nlat, self.nlon = lat.size, nlon
         filters = []
@@ -145,8 +148,9 @@ class LatentFields:
         """A draw from the stationary distribution, ``(nfield, nlat, nkx)``."""
         return zonal_coefficients(rng, self.filters, 1, self.nlat)[:, 0]
 
-    def advance(self, rng: np.random.Generator, state: np.ndarray,
-                nsteps: int) -> tuple[np.ndarray, np.ndarray]:
+    def advance(
+        self, rng: np.random.Generator, state: np.ndarray, nsteps: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Step ``nsteps`` times: ``(coefficients (nfield, nsteps, nlat, nkx), new state)``."""
         innovations = zonal_coefficients(rng, self.filters, nsteps, self.nlat)
         innovations *= self.innovation_scale[:, None]

@@ -8,9 +8,9 @@ it), so a fine field and its coarse counterpart see the same continents.
   northern-hemisphere bias ``0.5 sin(lat)`` and an Antarctic cap (south of 68 S), thresholded
   at the area-weighted quantile that leaves 29 % of the surface as land. On the fine grid the
   mask is 0/1; on coarser grids it is the land fraction.
-- Orography (m): over land, ``250 + 1800 max(r, 0)**1.5`` with ``r`` a rougher red-noise field
-  (``gamma = 3``: ridges and valleys at all scales), plus a 2500 m plateau on the Antarctic
-  cap; zero over the sea. ``geopotential_at_surface = g * orography``.
+- Orography (m): over land, ``min(200 + 900 max(r, 0)**1.5, 6000)`` with ``r`` a rougher
+  red-noise field (``gamma = 3``: ridges and valleys at all scales), plus a 2500 m plateau
+  on the Antarctic cap; zero over the sea. ``geopotential_at_surface = g * orography``.
 """
 
 from __future__ import annotations
@@ -43,9 +43,12 @@ def synthetic_grid(grid: str | float) -> Grid:
     """The grid for a synthetic dataset; only the nested WeatherBench grids are offered."""
     text = str(grid).strip()
     if text not in SUPPORTED_GRIDS:
-        raise RegridError("no synthetic data on this grid", expected=f"one of "
-                          f"{', '.join(SUPPORTED_GRIDS)}", found=repr(text),
-                          hint="generate on a supported grid and regrid the result")
+        raise RegridError(
+            "no synthetic data on this grid",
+            expected=f"one of {', '.join(SUPPORTED_GRIDS)}",
+            found=repr(text),
+            hint="generate on a supported grid and regrid the result",
+        )
     return get_grid(text)
 
 
@@ -62,7 +65,8 @@ def _fine_geography(seed: int) -> tuple[np.ndarray, np.ndarray]:
     threshold = score.ravel()[order][np.searchsorted(cumulative, 1.0 - LAND_FRACTION)]
     land = (score > threshold).astype(float)
     rough = red_noise(rng, nlat, nlon, gamma=3.0, k0=3.0)
-    height = 250.0 + 1800.0 * np.maximum(rough, 0.0) ** 1.5 + 2500.0 * (lat < -68.0)
+    height = np.minimum(200.0 + 900.0 * np.maximum(rough, 0.0) ** 1.5, 6000.0)
+    height = height + 2500.0 * (lat < -68.0)
     return land, land * height
 
 
