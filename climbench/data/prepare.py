@@ -49,6 +49,7 @@ from climbench.io import atomic_directory, write_json_atomic
 
 MANIFEST = "climbench_manifest.json"
 SHARD_BYTES = 32 * 2**20
+STATS_BLOCK_BYTES = 8 * 2**20
 PathLike = str | os.PathLike
 
 
@@ -122,16 +123,12 @@ def prepare(
         )
         with progress_bar(f"writing {out.name}", enabled=progress):
             dask.compute(write)
-        shard_steps = max(
-            (
-                encoding[str(n)]["shards"][da.dims.index("time")]
-                for n, da in ds.data_vars.items()
-                if "time" in da.dims
-            ),
-            default=1,
-        )
+        # Statistics read ~STATS_BLOCK_BYTES per block: float64 temporaries of several
+        # reductions (std, one-step differences) per block on every core must stay small.
         written = xr.open_zarr(
-            tmp, consolidated=True, chunks={"time": shard_steps} if "time" in ds.dims else {}
+            tmp,
+            consolidated=True,
+            chunks={"time": _stats_steps(ds, time_chunk or 1)} if "time" in ds.dims else {},
         )
         with progress_bar("statistics", enabled=progress):
             stats, period = _statistics(written, stats_period, str(out))
@@ -300,6 +297,20 @@ def _encoding(ds: xr.Dataset, time_chunk: int) -> dict:
     for name in ds.coords:
         ds[name].encoding = {}
     return encoding
+
+
+def _stats_steps(ds: xr.Dataset, time_chunk: int) -> int:
+    """Time steps per statistics block: about STATS_BLOCK_BYTES of the largest variable."""
+    step_bytes = max(
+        (
+            da.dtype.itemsize * math.prod(da.sizes[d] for d in da.dims if d != "time")
+            for da in ds.data_vars.values()
+            if "time" in da.dims
+        ),
+        default=1,
+    )
+    steps = max(1, STATS_BLOCK_BYTES // step_bytes)
+    return max(time_chunk, steps // time_chunk * time_chunk)
 
 
 def _chunk_for_writing(ds: xr.Dataset, encoding: dict) -> xr.Dataset:
