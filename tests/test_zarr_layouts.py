@@ -20,15 +20,28 @@ def wb2_store(path, latitude_descending: bool) -> xr.Dataset:
     rng = np.random.default_rng(1)
     ds = xr.Dataset(
         {
-            "geopotential": (("time", "level", "latitude", "longitude"),
-                             5e4 + rng.standard_normal((4, 3, 32, 64)), {"units": "m**2 s**-2"}),
-            "2m_temperature": (("time", "latitude", "longitude"),
-                               280 + rng.standard_normal((4, 32, 64)), {"units": "K"}),
-            "total_precipitation_6hr": (("time", "latitude", "longitude"),
-                                        rng.random((4, 32, 64)) * 1e-3, {"units": "m"}),
+            "geopotential": (
+                ("time", "level", "latitude", "longitude"),
+                5e4 + rng.standard_normal((4, 3, 32, 64)),
+                {"units": "m**2 s**-2"},
+            ),
+            "2m_temperature": (
+                ("time", "latitude", "longitude"),
+                280 + rng.standard_normal((4, 32, 64)),
+                {"units": "K"},
+            ),
+            "total_precipitation_6hr": (
+                ("time", "latitude", "longitude"),
+                rng.random((4, 32, 64)) * 1e-3,
+                {"units": "m"},
+            ),
         },
-        coords={"time": time, "level": ("level", [1000, 500, 850], {"units": "hPa"}),
-                "latitude": lat, "longitude": lon},
+        coords={
+            "time": time,
+            "level": ("level", [1000, 500, 850], {"units": "hPa"}),
+            "latitude": lat,
+            "longitude": lon,
+        },
     )
     ds.to_zarr(path, consolidated=True)
     return ds
@@ -53,13 +66,25 @@ def test_cmip6_zarr_store_keeps_calendar_and_metadata(tmp_path):
 
     time = [cftime.DatetimeNoLeap(2015 + i // 12, i % 12 + 1, 16) for i in range(24)]
     ds = xr.Dataset(
-        {"tas": (("time", "lat", "lon"), 288 + np.zeros((24, 4, 8), np.float32), {"units": "K"}),
-         "pr": (("time", "lat", "lon"), np.full((24, 4, 8), 3e-5, np.float32),
-                {"units": "kg m-2 s-1"})},
+        {
+            "tas": (("time", "lat", "lon"), 288 + np.zeros((24, 4, 8), np.float32), {"units": "K"}),
+            "pr": (
+                ("time", "lat", "lon"),
+                np.full((24, 4, 8), 3e-5, np.float32),
+                {"units": "kg m-2 s-1"},
+            ),
+        },
         coords={"time": time, "lat": [-67.5, -22.5, 22.5, 67.5], "lon": np.arange(8) * 45.0},
-        attrs={"mip_era": "CMIP6", "activity_id": "ScenarioMIP", "source_id": "TOY-ESM",
-               "experiment_id": "ssp245", "variant_label": "r2i1p1f1", "table_id": "Amon",
-               "grid_label": "gn", "institution_id": "XYZ"},
+        attrs={
+            "mip_era": "CMIP6",
+            "activity_id": "ScenarioMIP",
+            "source_id": "TOY-ESM",
+            "experiment_id": "ssp245",
+            "variant_label": "r2i1p1f1",
+            "table_id": "Amon",
+            "grid_label": "gn",
+            "institution_id": "XYZ",
+        },
     )
     ds.to_zarr(tmp_path / "cmip6.zarr", consolidated=True)
     out = climbench.open_dataset(tmp_path / "cmip6.zarr")

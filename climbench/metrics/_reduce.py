@@ -19,18 +19,27 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from math import prod
 
 import numpy as np
 import xarray as xr
 
 from climbench.metrics._xp import namespace
+from climbench.metrics.layout import check_spatial, sample_dims
+from climbench.metrics.weights import area_weights, region_name, regions_list
 
 SPATIAL = ("lat", "lon")
-_BLOCK_ELEMENTS = 1 << 17  # 128k values (512 kB of float32) per input block: stays in L2
-_POOL = ThreadPoolExecutor(max(1, os.cpu_count() or 1))
+# 128k values per block (512 kB of float32 per input): stays in cache. Pointwise kernels write
+# into reused scratch buffers: a fresh temporary this size would be mmapped and unmapped by
+# glibc on every block, which costs more than the maths.
+_BLOCK_ELEMENTS = 1 << 17
+_NCPU = max(1, os.cpu_count() or 1)
+_POOL = ThreadPoolExecutor(_NCPU)
 
-Pointwise = Callable[[Sequence[np.ndarray]], Sequence[np.ndarray]]
+#: ``pointwise(blocks, scratch) -> quantities``: ``blocks`` are (rows, ncell) input blocks
+#: (or (1, ncell) for a broadcast field), ``scratch(k)`` a reusable (rows, ncell) buffer.
+Pointwise = Callable[[Sequence[np.ndarray], Callable[[int], np.ndarray]], Sequence[np.ndarray]]
 
 
 def weighted_mean(q, w, axis=(-2, -1)):
@@ -68,33 +77,57 @@ def weighted_means_kernel(
     *arrays, weights = arrays_and_weights
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     lead, ncell = shape[:-2], shape[-2] * shape[-1]
-    arrays = [np.broadcast_to(a, shape) for a in arrays]
     dtype = np.result_type(*arrays, np.float32)
+    # a single (lat, lon) field (e.g. a fixed climatology) broadcasts as one (1, ncell) row
+    inputs = [
+        np.asarray(a, dtype=dtype).reshape(1, ncell)
+        if prod(a.shape[:-2]) == 1
+        else np.broadcast_to(a, shape)
+        for a in arrays
+    ]
     w = np.asarray(weights, dtype=dtype).reshape(ncell)
     wsum = float(w.sum(dtype=np.float64))
     out = np.empty((*lead, nout), dtype=np.float64)
 
-    def run(index: tuple) -> None:
-        blocks = [np.asarray(a[index], dtype=dtype).reshape(-1, ncell) for a in arrays]
-        qs = pointwise(blocks)
-        res = np.stack([q @ w for q in qs], axis=-1).astype(np.float64) / wsum
+    def run_block(index: tuple, scratch: Callable[[int], np.ndarray]) -> None:
+        blocks = [
+            a if a.ndim == 2 else np.asarray(a[index], dtype=dtype).reshape(-1, ncell)
+            for a in inputs
+        ]
+        qs = pointwise(blocks, scratch)
+        res = out[index].reshape(-1, nout)  # a view: out is C-contiguous
+        for k, q in enumerate(qs):
+            res[:, k] = q @ w
         bad = ~np.isfinite(res).all(axis=-1)
         if bad.any():
-            qb = [q[bad] for q in qs]
+            qb = [np.broadcast_to(q, (res.shape[0], ncell))[bad] for q in qs]
             valid = np.logical_and.reduce([np.isfinite(q) for q in qb])
-            den = valid.astype(np.float64) @ w.astype(np.float64)
+            den = valid.astype(np.float64) @ w.astype(np.float64) / wsum
             with np.errstate(invalid="ignore", divide="ignore"):
                 res[bad] = np.stack(
                     [np.where(valid, q, 0).astype(np.float64) @ w / den for q in qb], axis=-1
                 )
-        out[index] = res.reshape(out[index].shape)
+
+    def run(indices: list) -> None:
+        buffers: dict[int, np.ndarray] = {}  # reused scratch: no allocation per block
+        for index in indices:
+            rows = out[index].size // nout
+
+            def scratch(k: int, rows: int = rows) -> np.ndarray:
+                if k not in buffers or buffers[k].shape[0] < rows:
+                    buffers[k] = np.empty((rows, ncell), dtype=dtype)
+                return buffers[k][:rows]
+
+            run_block(index, scratch)
 
     indices = list(_block_slices(lead, ncell))
-    if len(indices) >= 4:
-        list(_POOL.map(run, indices))
+    ntask = min(len(indices), 2 * _NCPU)
+    if len(indices) >= 8 and ntask > 1:  # contiguous runs of blocks, one per task
+        bounds = np.linspace(0, len(indices), ntask + 1).astype(int)
+        list(_POOL.map(run, [indices[a:b] for a, b in pairwise(bounds)]))
     else:
-        for index in indices:
-            run(index)
+        run(indices)
+    out /= wsum
     return out
 
 
@@ -120,3 +153,34 @@ def spatial_means(
         dask_gufunc_kwargs={"output_sizes": {"quantity": nout}},
     )
     return [result.isel(quantity=i, drop=True) for i in range(nout)]
+
+
+def time_mean(x, like):
+    """Mean over the sample dims of ``like`` (``init_time`` / ``time``), skipping NaN."""
+    dims = sample_dims(like)
+    return x.mean(dims, skipna=True) if dims else x
+
+
+def per_region(compute: Callable, like, region, mask):
+    """``compute(weights)`` for one region, or concatenated along a new ``region`` dim."""
+    regions, as_dim = regions_list(region)
+    out = [compute(area_weights(like["lat"], like["lon"], r, mask)) for r in regions]
+    if not as_dim:
+        return out[0]
+    return xr.concat(out, dim="region").assign_coords(region=[region_name(r) for r in regions])
+
+
+def _k_identity(blocks, scratch):
+    return [blocks[0]]
+
+
+def area_mean(field, *, region="global", mask=None):
+    """NaN-aware area-weighted mean over (lat, lon) of a DataArray/Dataset, per sample.
+
+    ``sum_c w_c x_c / sum_c w_c`` over finite cells, ``w`` = cell area x region x mask.
+    Units of ``field``. ``region`` may be a list (adds a ``region`` dim).
+    """
+    check_spatial(field, "field")
+    return per_region(
+        lambda w: spatial_means(_k_identity, [field], w, ["mean"])[0], field, region, mask
+    )

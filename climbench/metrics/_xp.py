@@ -8,7 +8,6 @@ autograd graph, so the torch entry points are differentiable wherever the formul
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -19,13 +18,7 @@ class _Numpy:
     """numpy implementation of the operations the metric formulas need."""
 
     name = "numpy"
-    pi = math.pi
 
-    @staticmethod
-    def is_array(x: Any) -> bool:
-        return isinstance(x, np.ndarray | np.generic)
-
-    asarray = staticmethod(np.asarray)
     abs = staticmethod(np.abs)
     sqrt = staticmethod(np.sqrt)
     exp = staticmethod(np.exp)
@@ -60,10 +53,6 @@ class _Numpy:
         return np.fft.rfft(x, axis=axis, norm="forward")
 
     @staticmethod
-    def fft2(x):
-        return np.fft.fft2(x, norm="forward")
-
-    @staticmethod
     def tensor_like(values, like):
         dtype = like.dtype if like.dtype.kind == "f" else np.float64
         return np.asarray(values, dtype=dtype)
@@ -73,7 +62,6 @@ class _Torch:
     """torch implementation of the same operations (autograd-friendly)."""
 
     name = "torch"
-    pi = math.pi
 
     def __init__(self) -> None:
         import torch
@@ -83,12 +71,6 @@ class _Torch:
         self.erf, self.isnan, self.isfinite = torch.erf, torch.isnan, torch.isfinite
         self.where, self.maximum, self.moveaxis = torch.where, torch.maximum, torch.movedim
         self.conj, self.real = torch.conj, torch.real
-
-    def is_array(self, x: Any) -> bool:
-        return isinstance(x, self.torch.Tensor)
-
-    def asarray(self, x):
-        return self.torch.as_tensor(x)
 
     def sort(self, x, axis: int = -1):
         return self.torch.sort(x, dim=axis).values
@@ -105,9 +87,6 @@ class _Torch:
 
     def rfft(self, x, axis: int = -1):
         return self.torch.fft.rfft(x, dim=axis, norm="forward")
-
-    def fft2(self, x):
-        return self.torch.fft.fft2(x, norm="forward")
 
     def tensor_like(self, values, like):
         dtype = like.dtype if like.is_floating_point() else self.torch.float64

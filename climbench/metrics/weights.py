@@ -67,9 +67,9 @@ REGIONS: dict[str, Region] = {
 
 
 def _extratropics_mask(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-    return REGIONS["northern-extratropics"].mask(lat, lon) | REGIONS[
-        "southern-extratropics"
-    ].mask(lat, lon)
+    return REGIONS["northern-extratropics"].mask(lat, lon) | REGIONS["southern-extratropics"].mask(
+        lat, lon
+    )
 
 
 def region_mask(region: str | Region, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
