@@ -27,14 +27,7 @@ def atomic_directory(out: str | os.PathLike, overwrite: bool = False) -> Iterato
     work is done), or when writing fails (the partial directory is removed).
     """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise StoreError(
-            "output already exists",
-            path=out,
-            expected="a new path",
-            found="an existing file or store",
-            hint="pass --overwrite to replace it, or choose another --out",
-        )
+    refuse_existing(out, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
@@ -57,6 +50,18 @@ def atomic_directory(out: str | os.PathLike, overwrite: bool = False) -> Iterato
                 hint="free disk space or choose another --out, then run again",
             ) from err
         raise
+
+
+def refuse_existing(out: str | os.PathLike, overwrite: bool) -> None:
+    """Raise :class:`StoreError` when ``out`` exists and may not be replaced."""
+    if Path(out).exists() and not overwrite:
+        raise StoreError(
+            "output already exists",
+            path=out,
+            expected="a new path",
+            found="an existing file or store",
+            hint="pass --overwrite to replace it, or choose another --out",
+        )
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:

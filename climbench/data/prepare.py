@@ -45,7 +45,7 @@ from climbench.data.progress import progress_bar
 from climbench.data.regrid import regrid, resolve_grid
 from climbench.data.remote import sha256_file
 from climbench.errors import CoordinateError, DataValueError, RegridError, StoreError
-from climbench.io import atomic_directory, write_json_atomic
+from climbench.io import atomic_directory, refuse_existing, write_json_atomic
 
 MANIFEST = "climbench_manifest.json"
 SHARD_BYTES = 32 * 2**20
@@ -90,14 +90,7 @@ def prepare(
         progress: show a progress bar.
     """
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise StoreError(
-            "output already exists",
-            path=out,
-            expected="a new path",
-            found="an existing store",
-            hint="pass --overwrite to replace it",
-        )
+    refuse_existing(out, overwrite)  # before any work, not after minutes of it
     items = [sources] if isinstance(sources, (str, os.PathLike, xr.Dataset)) else list(sources)
     target = resolve_grid(grid) if grid is not None else None
     parts, provenance = [], []
