@@ -8,20 +8,13 @@ from rich.console import Console
 from rich.table import Table
 
 from climbench.data.schema import time_step
+from climbench.data.sources.cmip6 import FIELDS as CMIP6_FIELDS
 
 _SHOWN_ATTRS = (
     "climbench_source",
     "climbench_format",
     "product",
-    "activity_id",
-    "institution_id",
-    "source_id",
-    "experiment_id",
-    "member_id",
-    "table_id",
-    "variable_id",
-    "grid_label",
-    "version",
+    *CMIP6_FIELDS,
     "merra2_collection",
     "merra2_stream",
     "merra2_original_file_name",
