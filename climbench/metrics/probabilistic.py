@@ -27,9 +27,9 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from climbench.metrics._reduce import _POOL, area_mean, per_region, spatial_means, time_mean
+from climbench.metrics._reduce import _POOL, area_mean, per_region, time_mean
 from climbench.metrics._xp import namespace
-from climbench.metrics.deterministic import _k_squared, _prepare
+from climbench.metrics.deterministic import _prepare, rmse
 from climbench.metrics.layout import check_member_dim, sample_dims
 from climbench.metrics.weights import Region
 
@@ -247,16 +247,7 @@ def ensemble_mean_rmse(
 ) -> Field:
     """RMSE of the ensemble mean, ``sqrt(mean_t mean_w (mean_m x - y)^2)`` (units)."""
     check_member_dim(forecast, member_dim)
-    ens_mean = forecast.mean(member_dim)
-    truth = _prepare(ens_mean, truth)
-    return per_region(
-        lambda w: np.sqrt(
-            time_mean(spatial_means(_k_squared, [ens_mean, truth], w, ["mse"])[0], forecast)
-        ),
-        forecast,
-        region,
-        mask,
-    )
+    return rmse(forecast.mean(member_dim), truth, region=region, mask=mask)
 
 
 def spread_skill_ratio(
