@@ -1,0 +1,298 @@
+"""Task specifications: a benchmark protocol as frozen, hashable data.
+
+A :class:`TaskSpec` fixes everything that makes two scores comparable: the dataset, the
+grid, the input and target fields, the time splits (or scenarios), lead and init times,
+the metrics, regions and headline score, and the reference baselines. Specs live as YAML
+files under ``climbench/tasks/specs/``; any change to a spec is a new ``version`` and every
+score is reported as ``name@version``. :meth:`TaskSpec.digest` hashes the whole protocol so
+a predictions file or results table can prove which protocol it was made for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from climbench.errors import SchemaError
+from climbench.metrics.weights import Region
+
+KINDS = ("forecast", "downscaling", "emulation")
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One target or input field: a variable, at one pressure level (hPa) or none."""
+
+    variable: str
+    level: float | None = None
+
+    @property
+    def name(self) -> str:
+        """``geopotential_500`` for a level field, the variable name otherwise."""
+        return self.variable if self.level is None else f"{self.variable}_{self.level:g}"
+
+    @classmethod
+    def parse(cls, text: str | dict) -> Field:
+        """``"geopotential@500"``, ``"2m_temperature"`` or ``{variable:, level:}``."""
+        if isinstance(text, dict):
+            level = text.get("level")
+            return cls(str(text["variable"]), None if level is None else float(level))
+        variable, _, level = str(text).partition("@")
+        return cls(variable, float(level) if level else None)
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive time range; ``start`` / ``end`` are ISO dates or times (or years)."""
+
+    start: str
+    end: str
+
+    def slice(self) -> slice:
+        return slice(self.start, self.end)
+
+    def bounds(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """Inclusive timestamps; a bare date or year end means the end of that day or year."""
+        start = pd.Timestamp(self.start)
+        end = pd.Timestamp(self.end)
+        if len(self.end) == 4:
+            end = pd.Timestamp(f"{self.end}-12-31T23:59:59")
+        elif len(self.end) == 10:
+            end = end + pd.Timedelta(hours=23, minutes=59, seconds=59)
+        return start, end
+
+    def overlaps(self, other: Period) -> bool:
+        a0, a1 = self.bounds()
+        b0, b1 = other.bounds()
+        return a0 <= b1 and b0 <= a1
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """Where a task's data comes from.
+
+    ``kind``: ``synthetic-weather``, ``synthetic-downscaling``, ``synthetic-climate``
+    (built by climbench itself, no network) or ``files`` (the user passes the source files,
+    e.g. ERA5 from the download API, described by ``description``). ``params``: generator
+    arguments (years, seed, grid) or source options (units, variables).
+    """
+
+    id: str
+    kind: str
+    params: dict = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The one number a leaderboard ranks by (lower is better unless ``higher_is_better``)."""
+
+    metric: str
+    field: str
+    region: str = "global"
+    lead_hours: int | None = None
+    higher_is_better: bool = False
+
+
+@dataclass(frozen=True)
+class ForecastProtocol:
+    """Lead times, init times and input history of a forecasting task (hours)."""
+
+    lead_hours: tuple[int, ...]
+    init_hours: tuple[int, ...] = (0, 12)
+    init_every_days: int = 1
+    history_hours: tuple[int, ...] = (-6, 0)
+    time_step_hours: int = 6
+
+
+@dataclass(frozen=True)
+class DownscalingProtocol:
+    """Coarse and fine grids, the optional regional crop, and the region split.
+
+    ``train_regions`` / ``test_regions`` empty: the in-region split (all cells, split in
+    time). Otherwise the out-of-region split (RainShift style): losses and model selection
+    see only ``train_regions``; scores are over ``test_regions``, which never overlap them.
+    """
+
+    coarse_grid: str
+    fine_grid: str
+    crop: Region | None = None
+    train_regions: tuple[Region, ...] = ()
+    test_regions: tuple[Region, ...] = ()
+
+
+@dataclass(frozen=True)
+class EmulationProtocol:
+    """Scenarios in each split, forcing inputs and the scoring period (ClimateBench).
+
+    ``test_period``: the years scored on test (and validation) scenarios, all when None.
+    ``holdout_period``: with no validation scenario, these years of the training scenarios
+    are held out of training and used for validation instead. Years are strings ("2080",
+    "0121": CMIP6 model years may precede year 1678, so never pandas timestamps).
+    """
+
+    train_scenarios: tuple[str, ...]
+    validation_scenarios: tuple[str, ...]
+    test_scenarios: tuple[str, ...]
+    forcings: tuple[str, ...]
+    history_years: int = 10
+    test_period: Period | None = None
+    holdout_period: Period | None = None
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A frozen benchmark protocol (see the module docstring)."""
+
+    name: str
+    version: int
+    kind: str
+    title: str
+    description: str
+    dataset: DatasetRef
+    grid: str
+    targets: tuple[Field, ...]
+    inputs: tuple[Field, ...]
+    constants: tuple[str, ...]
+    splits: dict[str, Period]
+    metrics: tuple[str, ...]
+    regions: tuple[str, ...]
+    headline: Headline
+    baselines: tuple[str, ...]
+    forecast: ForecastProtocol | None = None
+    downscaling: DownscalingProtocol | None = None
+    emulation: EmulationProtocol | None = None
+    climatology_window_days: int = 61
+
+    @property
+    def id(self) -> str:
+        """``name@version``: how every score names its protocol."""
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def digest(self) -> str:
+        """sha256 (first 16 hex digits) of the canonical JSON of the whole protocol."""
+        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "<dict>") -> TaskSpec:
+        """Build and check a spec from its YAML mapping; errors name ``source``."""
+        try:
+            spec = _from_dict(cls, data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaError(
+                "invalid task specification",
+                path=source,
+                expected="the fields of climbench.tasks.spec.TaskSpec",
+                found=f"{type(exc).__name__}: {exc}",
+            ) from exc
+        spec.check(source)
+        return spec
+
+    def check(self, source: str = "<spec>") -> None:
+        """Refuse protocols that would leak or cannot be scored."""
+
+        def fail(found: str, expected: str) -> None:
+            raise SchemaError("invalid task specification", path=source, expected=expected,
+                              found=found)
+
+        if self.kind not in KINDS:
+            fail(f"kind {self.kind!r}", f"one of {KINDS}")
+        if self.kind != "emulation":
+            missing = [s for s in SPLITS if s not in self.splits]
+            if missing:
+                fail(f"splits without {missing}", f"periods for {SPLITS}")
+            for i, a in enumerate(SPLITS):
+                for b in SPLITS[i + 1 :]:
+                    if self.splits[a].overlaps(self.splits[b]):
+                        fail(f"{a} {self.splits[a]} overlaps {b} {self.splits[b]}",
+                             "train, validation and test periods that do not overlap")
+        if self.kind == "forecast" and self.forecast is None:
+            fail("no forecast protocol", "a `forecast:` section")
+        if self.kind == "downscaling" and self.downscaling is None:
+            fail("no downscaling protocol", "a `downscaling:` section")
+        if self.kind == "emulation":
+            if self.emulation is None:
+                fail("no emulation protocol", "an `emulation:` section")
+            groups = [set(self.emulation.train_scenarios), set(self.emulation.test_scenarios)]
+            if groups[0] & groups[1]:
+                fail(f"scenarios {sorted(groups[0] & groups[1])} in train and test",
+                     "a held-out test scenario")
+        if self.downscaling is not None:
+            train = {b.name for b in self.downscaling.train_regions}
+            test = {b.name for b in self.downscaling.test_regions}
+            if train & test:
+                fail(f"regions {sorted(train & test)} in train and test",
+                     "disjoint train and test regions")
+        if self.headline.field not in {f.name for f in self.targets}:
+            fail(f"headline field {self.headline.field!r}", "one of the target fields")
+
+
+def _from_dict(cls: type, data: dict) -> TaskSpec:
+    """Typed construction from plain YAML data (lists become tuples)."""
+    forecast = data.get("forecast")
+    downscaling = data.get("downscaling")
+    emulation = data.get("emulation")
+    return cls(
+        name=str(data["name"]),
+        version=int(data["version"]),
+        kind=str(data["kind"]),
+        title=str(data["title"]),
+        description=str(data.get("description", "")).strip(),
+        dataset=DatasetRef(**data["dataset"]),
+        grid=str(data["grid"]),
+        targets=tuple(Field.parse(t) for t in data["targets"]),
+        inputs=tuple(Field.parse(t) for t in data.get("inputs", [])),
+        constants=tuple(data.get("constants", [])),
+        splits={k: Period(str(v[0]), str(v[1])) for k, v in data.get("splits", {}).items()},
+        metrics=tuple(data["metrics"]),
+        regions=tuple(data.get("regions", ["global"])),
+        headline=Headline(**data["headline"]),
+        baselines=tuple(data.get("baselines", [])),
+        forecast=None
+        if forecast is None
+        else ForecastProtocol(**{k: tuple(v) if isinstance(v, list) else v
+                                 for k, v in forecast.items()}),
+        downscaling=None if downscaling is None else _downscaling(downscaling),
+        emulation=None if emulation is None else _emulation(emulation),
+        climatology_window_days=int(data.get("climatology_window_days", 61)),
+    )
+
+
+def _box(data: dict) -> Region:
+    """A named box (:class:`climbench.metrics.Region`) from its YAML mapping."""
+    return Region(**{k: (v if k == "name" else float(v)) for k, v in data.items()})
+
+
+def _downscaling(data: dict) -> DownscalingProtocol:
+    return DownscalingProtocol(
+        coarse_grid=str(data["coarse_grid"]),
+        fine_grid=str(data["fine_grid"]),
+        crop=_box(data["crop"]) if data.get("crop") else None,
+        train_regions=tuple(_box(b) for b in data.get("train_regions", [])),
+        test_regions=tuple(_box(b) for b in data.get("test_regions", [])),
+    )
+
+
+def _emulation(data: dict) -> EmulationProtocol:
+    def period(key: str) -> Period | None:
+        value = data.get(key)
+        return None if value is None else Period(str(value[0]), str(value[1]))
+
+    return EmulationProtocol(
+        train_scenarios=tuple(data["train_scenarios"]),
+        validation_scenarios=tuple(data.get("validation_scenarios", [])),
+        test_scenarios=tuple(data["test_scenarios"]),
+        forcings=tuple(data["forcings"]),
+        history_years=int(data.get("history_years", 10)),
+        test_period=period("test_period"),
+        holdout_period=period("holdout_period"),
+    )
