@@ -72,23 +72,33 @@ def compute_climatology(
         out[f.name] = xr.DataArray(
             mean.astype(np.float32),
             dims=("dayofyear", "hour", "lat", "lon"),
-            attrs={"units": da.attrs.get("units", ""), "variable": f.variable,
-                   "level": "" if f.level is None else f.level},
+            attrs={
+                "units": da.attrs.get("units", ""),
+                "variable": f.variable,
+                "level": "" if f.level is None else f.level,
+            },
         )
     return xr.Dataset(
         out,
-        coords={"dayofyear": np.arange(1, DAYS + 1), "hour": hours,
-                "lat": ds["lat"].values, "lon": ds["lon"].values},
-        attrs={"climatology_period": f"{period.start}..{period.end}",
-               "window_days": window_days,
-               "description": "smoothed day-of-year x hour climatology, training split only"},
+        coords={
+            "dayofyear": np.arange(1, DAYS + 1),
+            "hour": hours,
+            "lat": ds["lat"].values,
+            "lon": ds["lon"].values,
+        },
+        attrs={
+            "climatology_period": f"{period.start}..{period.end}",
+            "window_days": window_days,
+            "description": "smoothed day-of-year x hour climatology, training split only",
+        },
     )
 
 
 def write_climatology(clim: xr.Dataset, out: Path, overwrite: bool = True) -> Path:
     """Write ``clim`` as a Zarr store atomically (one chunk per variable and hour)."""
-    encoding = {name: {"chunks": (DAYS, 1, clim.sizes["lat"], clim.sizes["lon"])}
-                for name in clim.data_vars}
+    encoding = {
+        name: {"chunks": (DAYS, 1, clim.sizes["lat"], clim.sizes["lon"])} for name in clim.data_vars
+    }
     with atomic_directory(out, overwrite=overwrite) as tmp:
         clim.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=3)
     return out

@@ -53,8 +53,14 @@ def _synthetic_source(task, progress: bool) -> Path:
     first, last = p["years"]
     source = task.root / "sources" / f"{task.spec.dataset.id}-{first}-{last}-seed{p['seed']}.zarr"
     if not (source / "zarr.json").is_file():
-        write_weather(source, grid=p["grid"], years=(first, last), seed=p["seed"],
-                      progress=progress, overwrite=True)
+        write_weather(
+            source,
+            grid=p["grid"],
+            years=(first, last),
+            seed=p["seed"],
+            progress=progress,
+            overwrite=True,
+        )
     return source
 
 
@@ -119,8 +125,9 @@ def init_times(spec: TaskSpec, split: str) -> pd.DatetimeIndex:
 
 
 def lead_times(spec: TaskSpec) -> pd.TimedeltaIndex:
-    return pd.TimedeltaIndex([pd.Timedelta(hours=h) for h in spec.forecast.lead_hours],
-                             name="lead_time")
+    return pd.TimedeltaIndex(
+        [pd.Timedelta(hours=h) for h in spec.forecast.lead_hours], name="lead_time"
+    )
 
 
 def field_array(ds: xr.Dataset, f: Field) -> xr.DataArray:
@@ -195,8 +202,12 @@ def prediction_dataset(task, arrays: dict[str, np.ndarray], inits, members: int 
     """
     spec = task.spec
     store = open_store(task)
-    coords = {"init_time": pd.DatetimeIndex(inits).values, "lead_time": lead_times(spec).values,
-              "lat": store["lat"].values, "lon": store["lon"].values}
+    coords = {
+        "init_time": pd.DatetimeIndex(inits).values,
+        "lead_time": lead_times(spec).values,
+        "lat": store["lat"].values,
+        "lon": store["lon"].values,
+    }
     dims = ["init_time", "lead_time", *(["member"] if members else []), "lat", "lon"]
     per_var: dict[str, list[tuple[float | None, np.ndarray]]] = {}
     for f in spec.targets:
@@ -210,6 +221,7 @@ def prediction_dataset(task, arrays: dict[str, np.ndarray], inits, members: int 
             levels = [lev for lev, _ in parts]
             data = np.stack([a for _, a in parts], axis=dims.index("lat"))
             ldims = [*dims[:-2], "level", "lat", "lon"]
-            out[variable] = xr.DataArray(data, dims=ldims, coords={"level": levels},
-                                         attrs={"units": units})
+            out[variable] = xr.DataArray(
+                data, dims=ldims, coords={"level": levels}, attrs={"units": units}
+            )
     return xr.Dataset(out, coords=coords, attrs=task.attrs())

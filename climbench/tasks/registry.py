@@ -24,8 +24,9 @@ def _specs() -> dict[str, TaskSpec]:
         spec = TaskSpec.from_dict(yaml.safe_load(path.read_text()), source=str(path))
         expected = path.relative_to(SPEC_DIR).with_suffix("").as_posix()
         if spec.name != expected:
-            raise SchemaError("task name does not match its file", path=path,
-                              expected=expected, found=spec.name)
+            raise SchemaError(
+                "task name does not match its file", path=path, expected=expected, found=spec.name
+            )
         specs[spec.name] = spec
     return specs
 
@@ -40,11 +41,20 @@ def get_spec(name: str) -> TaskSpec:
     base, _, version = name.partition("@")
     specs = _specs()
     if base not in specs:
-        raise SchemaError("unknown task", variable=base, expected="one of " + ", ".join(specs),
-                          found=base, hint="`climbench tasks list` shows the tasks")
+        raise SchemaError(
+            "unknown task",
+            variable=base,
+            expected="one of " + ", ".join(specs),
+            found=base,
+            hint="`climbench tasks list` shows the tasks",
+        )
     spec = specs[base]
     if version and version.lstrip("v") != str(spec.version):
-        raise SchemaError("task version not available", variable=base,
-                          expected=f"version {spec.version}", found=f"version {version}",
-                          hint="results are only comparable within one task version")
+        raise SchemaError(
+            "task version not available",
+            variable=base,
+            expected=f"version {spec.version}",
+            found=f"version {version}",
+            hint="results are only comparable within one task version",
+        )
     return spec

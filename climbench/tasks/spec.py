@@ -201,8 +201,9 @@ class TaskSpec:
         """Refuse protocols that would leak or cannot be scored."""
 
         def fail(found: str, expected: str) -> None:
-            raise SchemaError("invalid task specification", path=source, expected=expected,
-                              found=found)
+            raise SchemaError(
+                "invalid task specification", path=source, expected=expected, found=found
+            )
 
         if self.kind not in KINDS:
             fail(f"kind {self.kind!r}", f"one of {KINDS}")
@@ -213,8 +214,10 @@ class TaskSpec:
             for i, a in enumerate(SPLITS):
                 for b in SPLITS[i + 1 :]:
                     if self.splits[a].overlaps(self.splits[b]):
-                        fail(f"{a} {self.splits[a]} overlaps {b} {self.splits[b]}",
-                             "train, validation and test periods that do not overlap")
+                        fail(
+                            f"{a} {self.splits[a]} overlaps {b} {self.splits[b]}",
+                            "train, validation and test periods that do not overlap",
+                        )
         if self.kind == "forecast" and self.forecast is None:
             fail("no forecast protocol", "a `forecast:` section")
         if self.kind == "downscaling" and self.downscaling is None:
@@ -224,14 +227,18 @@ class TaskSpec:
                 fail("no emulation protocol", "an `emulation:` section")
             groups = [set(self.emulation.train_scenarios), set(self.emulation.test_scenarios)]
             if groups[0] & groups[1]:
-                fail(f"scenarios {sorted(groups[0] & groups[1])} in train and test",
-                     "a held-out test scenario")
+                fail(
+                    f"scenarios {sorted(groups[0] & groups[1])} in train and test",
+                    "a held-out test scenario",
+                )
         if self.downscaling is not None:
             train = {b.name for b in self.downscaling.train_regions}
             test = {b.name for b in self.downscaling.test_regions}
             if train & test:
-                fail(f"regions {sorted(train & test)} in train and test",
-                     "disjoint train and test regions")
+                fail(
+                    f"regions {sorted(train & test)} in train and test",
+                    "disjoint train and test regions",
+                )
         if self.headline.field not in {f.name for f in self.targets}:
             fail(f"headline field {self.headline.field!r}", "one of the target fields")
 
@@ -259,8 +266,9 @@ def _from_dict(cls: type, data: dict) -> TaskSpec:
         baselines=tuple(data.get("baselines", [])),
         forecast=None
         if forecast is None
-        else ForecastProtocol(**{k: tuple(v) if isinstance(v, list) else v
-                                 for k, v in forecast.items()}),
+        else ForecastProtocol(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in forecast.items()}
+        ),
         downscaling=None if downscaling is None else _downscaling(downscaling),
         emulation=None if emulation is None else _emulation(emulation),
         climatology_window_days=int(data.get("climatology_window_days", 61)),

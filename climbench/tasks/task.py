@@ -93,9 +93,7 @@ class Task:
     def _kind_module(self):
         from climbench.tasks import downscaling, emulation, forecast
 
-        return {"forecast": forecast, "downscaling": downscaling, "emulation": emulation}[
-            self.kind
-        ]
+        return {"forecast": forecast, "downscaling": downscaling, "emulation": emulation}[self.kind]
 
     def is_prepared(self) -> bool:
         return self._kind_module().is_prepared(self)
@@ -149,8 +147,9 @@ class Task:
         may see at prediction time); the test targets are read by the scorer alone.
         """
         if split not in SPLITS:
-            raise SchemaError("unknown split", variable=split, expected=", ".join(SPLITS),
-                              found=split)
+            raise SchemaError(
+                "unknown split", variable=split, expected=", ".join(SPLITS), found=split
+            )
         self.require_prepared()
         return self._kind_module().load_split(self, split)
 

@@ -1,0 +1,58 @@
+"""Baseline models: network architectures and closed-form fitters.
+
+Pure building blocks, with no knowledge of tasks or data: a task says which baseline it
+uses and with which sizes, and the training loop (:mod:`climbench.training`) wraps any
+``nn.Module`` here. Networks take ``(batch, channels, lat, lon)`` tensors (DESIGN.md grid
+conventions) and pad circularly in longitude on global grids.
+
+Networks (:data:`MODELS`, built by name with :func:`build_model`):
+
+- ``unet`` (:class:`UNet`): convolutional encoder-decoder, the forecasting and
+  downscaling baseline; one model for all lead times through FiLM conditioning.
+- ``climax`` (:class:`ClimaX`): vision transformer with per-variable tokens (Nguyen et al.
+  2023), the transformer forecasting baseline; one model for all lead times.
+- ``cnn_lstm`` (:class:`CNNLSTM`): ClimateBench's emulator (Watson-Parris et al. 2022),
+  from a window of past years of forcing maps to this year's climate fields.
+
+Closed-form fitters (float64 normal equations, state saved as tensors):
+
+- :class:`Ridge`: multi-output ridge regression on flattened fields, the linear baseline
+  (exact in the p > n regime of whole maps as features).
+- :class:`PatternScaling`: pattern scaling (Mitchell 2003), ClimateBench's simplest
+  emulator: forcings -> global-mean temperature -> local fields.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from climbench.models.climax import ClimaX
+from climbench.models.cnn_lstm import CNNLSTM
+from climbench.models.embedding import LeadTimeEmbedding
+from climbench.models.linear import PatternScaling, Ridge
+from climbench.models.unet import UNet
+
+MODELS: dict[str, type[nn.Module]] = {
+    "unet": UNet,
+    "climax": ClimaX,
+    "cnn_lstm": CNNLSTM,
+}
+
+
+def build_model(name: str, **kwargs) -> nn.Module:
+    """Build the network registered as ``name`` in :data:`MODELS` with ``kwargs``."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
+    return MODELS[name](**kwargs)
+
+
+__all__ = [
+    "CNNLSTM",
+    "MODELS",
+    "ClimaX",
+    "LeadTimeEmbedding",
+    "PatternScaling",
+    "Ridge",
+    "UNet",
+    "build_model",
+]

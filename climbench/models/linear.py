@@ -1,0 +1,275 @@
+"""Closed-form linear baselines: ridge regression and pattern scaling.
+
+Both are fitted exactly (normal equations in float64), not by gradient descent, so their
+scores are reproducible to rounding. Their fitted state is a ``dict`` of tensors
+(:meth:`to_tensors`) that ``torch.save`` writes and ``torch.load(weights_only=True)``
+reads back, so loading a baseline never unpickles code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def _matrix(
+    owner: str, name: str, value: Tensor, ndim: int, shape: str, copy: bool = False
+) -> Tensor:
+    """``value`` as a float64 tensor (a new one if ``copy``), after checking its rank, size
+    and finiteness."""
+    if not isinstance(value, Tensor):
+        raise ValueError(f"{owner}: {name} must be a torch.Tensor, found {type(value).__name__}")
+    if value.ndim != ndim:
+        raise ValueError(
+            f"{owner}: {name} must be {ndim}-D {shape}, found shape {tuple(value.shape)}"
+        )
+    if value.shape[0] == 0:
+        raise ValueError(f"{owner}: {name} has no samples (shape {tuple(value.shape)})")
+    value = value.to(torch.float64, copy=copy)
+    if not torch.isfinite(value).all():
+        raise ValueError(
+            f"{owner}: {name} has NaN or infinite values; drop or fill those samples first"
+        )
+    return value
+
+
+def _same_samples(owner: str, **arrays: Tensor) -> None:
+    sizes = {name: value.shape[0] for name, value in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        found = ", ".join(f"{name}: {size}" for name, size in sizes.items())
+        raise ValueError(f"{owner}: inputs must have the same number of samples, found {found}")
+
+
+def _features(owner: str, name: str, value: Tensor, expected: int) -> None:
+    if value.shape[1] != expected:
+        raise ValueError(
+            f"{owner}: {name} must have {expected} columns (as in fit), found {value.shape[1]}"
+        )
+
+
+def _solve_spd(owner: str, matrix: Tensor, rhs: Tensor) -> Tensor:
+    """Solve ``matrix @ x = rhs`` for a symmetric positive-definite ``matrix`` (Cholesky)."""
+    factor, info = torch.linalg.cholesky_ex(matrix)
+    if info.item() != 0:
+        raise ValueError(
+            f"{owner}: the normal equations are singular (collinear or constant features); "
+            "use alpha > 0"
+        )
+    return torch.cholesky_solve(rhs, factor)
+
+
+def _load(owner: str, tensors: dict[str, Tensor], keys: tuple[str, ...]) -> list[Tensor]:
+    missing = [key for key in keys if key not in tensors]
+    if missing:
+        raise ValueError(
+            f"{owner}.from_tensors: missing {missing}; expected the keys {list(keys)} "
+            f"written by {owner}.to_tensors, found {sorted(tensors)}"
+        )
+    return [tensors[key] for key in keys]
+
+
+class Ridge:
+    """Multi-output ridge regression ``Y ~ X @ coef + intercept``, solved in closed form.
+
+    Minimises ``||Y - X W - 1 b||^2 + alpha ||W||^2`` with the intercept ``b`` not
+    penalised (centring X and Y removes it). With ``standardize`` the penalty applies to
+    the coefficients of the standardised features (zero mean, unit population std;
+    constant features are left unscaled and get a zero coefficient), as scikit-learn's
+    ``make_pipeline(StandardScaler(), Ridge())``; the stored coefficients are those of
+    the raw features either way.
+
+    The primal solution ``(X^T X + alpha I)^-1 X^T Y`` costs O(p^2) memory; when there are
+    more features than samples (flattened maps, p > n) the dual (kernel) form
+    ``X^T (X X^T + alpha I)^-1 Y`` gives the same coefficients in O(n^2).
+
+    Attributes (after :meth:`fit`): ``coef`` ``(p, q)`` and ``intercept`` ``(q,)``, float64.
+    """
+
+    def __init__(self, alpha: float = 1.0, standardize: bool = True) -> None:
+        if not (math.isfinite(alpha) and alpha >= 0):
+            raise ValueError(f"Ridge: alpha must be finite and >= 0, found {alpha}")
+        self.alpha = float(alpha)
+        self.standardize = bool(standardize)
+        self.coef: Tensor | None = None
+        self.intercept: Tensor | None = None
+
+    def fit(self, X: Tensor, Y: Tensor) -> Ridge:
+        """Fit to features ``X`` ``(n, p)`` and targets ``Y`` ``(n, q)``; returns self."""
+        # One float64 copy of X, centred and scaled in place: the largest array of the fit.
+        features = _matrix("Ridge.fit", "X", X, 2, "(samples, features)", copy=True)
+        Y = _matrix("Ridge.fit", "Y", Y, 2, "(samples, targets); reshape a vector with Y[:, None]")
+        _same_samples("Ridge.fit", X=features, Y=Y)
+        x_mean, y_mean = features.mean(dim=0), Y.mean(dim=0)
+        features -= x_mean
+        scale = torch.ones_like(x_mean)
+        if self.standardize:
+            std = features.std(dim=0, correction=0)
+            scale = torch.where(std > 0, std, scale)
+            features /= scale
+        targets = Y - y_mean
+        n, p = features.shape
+        if p <= n:
+            gram = features.T @ features
+            gram.diagonal().add_(self.alpha)
+            weights = _solve_spd("Ridge.fit", gram, features.T @ targets)
+        else:
+            kernel = features @ features.T
+            kernel.diagonal().add_(self.alpha)
+            weights = features.T @ _solve_spd("Ridge.fit", kernel, targets)
+        self.coef = weights / scale[:, None]
+        self.intercept = y_mean - x_mean @ self.coef
+        return self
+
+    def predict(self, X: Tensor) -> Tensor:
+        """Predictions ``(n, q)`` (float32, on X's device) for features ``X`` ``(n, p)``."""
+        if self.coef is None or self.intercept is None:
+            raise RuntimeError("Ridge is not fitted: call fit(X, Y) or Ridge.from_tensors first")
+        device = X.device
+        X = _matrix("Ridge.predict", "X", X, 2, "(samples, features)").to(self.coef.device)
+        _features("Ridge.predict", "X", X, self.coef.shape[0])
+        return (X @ self.coef + self.intercept).to(device=device, dtype=torch.float32)
+
+    def to_tensors(self) -> dict[str, Tensor]:
+        """The fitted state as tensors (for ``torch.save``)."""
+        if self.coef is None or self.intercept is None:
+            raise RuntimeError("Ridge is not fitted: nothing to save")
+        return {
+            "coef": self.coef,
+            "intercept": self.intercept,
+            "alpha": torch.tensor(self.alpha, dtype=torch.float64),
+            "standardize": torch.tensor(self.standardize),
+        }
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, Tensor]) -> Ridge:
+        """A fitted Ridge from the output of :meth:`to_tensors`."""
+        coef, intercept, alpha, standardize = _load(
+            "Ridge", tensors, ("coef", "intercept", "alpha", "standardize")
+        )
+        if coef.ndim != 2 or intercept.shape != coef.shape[1:]:
+            raise ValueError(
+                "Ridge.from_tensors: expected coef (p, q) and intercept (q,), found "
+                f"{tuple(coef.shape)} and {tuple(intercept.shape)}"
+            )
+        model = cls(alpha=float(alpha), standardize=bool(standardize))
+        model.coef = coef.to(torch.float64)
+        model.intercept = intercept.to(torch.float64)
+        return model
+
+
+class PatternScaling:
+    """Pattern scaling: local climate as a linear function of global-mean temperature.
+
+    Mitchell (2003), "Pattern scaling: an examination of the accuracy of the technique
+    for describing future climates", Climatic Change 60, 217-242; the pattern-scaling
+    baseline of ClimateBench (Watson-Parris et al. 2022). Two linear steps:
+
+    1. global-mean temperature from the forcings (least squares with an intercept; which
+       forcings, e.g. cumulative CO2 emissions and global CH4, SO2 and BC, is the caller's
+       choice): ``gmt ~ forcings @ forcing_coef + forcing_intercept``;
+    2. every field column (a grid cell of a variable) from the *actual* global-mean
+       temperature of the training samples: ``field ~ gmt * slope + intercept``.
+
+    :meth:`predict` chains both and so needs the forcings only (never the true
+    temperature of the period it predicts); :meth:`predict_from_temperature` applies step
+    2 alone to a given temperature.
+
+    Attributes (after :meth:`fit`, float64): ``forcing_coef`` ``(k,)``,
+    ``forcing_intercept`` ``()``, ``slope`` ``(m,)``, ``intercept`` ``(m,)``.
+    """
+
+    def __init__(self) -> None:
+        self.forcing_coef: Tensor | None = None
+        self.forcing_intercept: Tensor | None = None
+        self.slope: Tensor | None = None
+        self.intercept: Tensor | None = None
+
+    def fit(self, forcings: Tensor, global_temperature: Tensor, fields: Tensor) -> PatternScaling:
+        """Fit to forcings ``(n, k)``, global-mean temperature ``(n,)`` and fields ``(n, m)``."""
+        owner = "PatternScaling.fit"
+        forcings = _matrix(owner, "forcings", forcings, 2, "(samples, forcings)")
+        gmt = _matrix(owner, "global_temperature", global_temperature, 1, "(samples,)")
+        fields = _matrix(owner, "fields", fields, 2, "(samples, cells); flatten the grid")
+        _same_samples(owner, forcings=forcings, global_temperature=gmt, fields=fields)
+        gmt_anomaly = gmt - gmt.mean()
+        variance = (gmt_anomaly**2).sum()
+        if not variance > 0:
+            raise ValueError(
+                f"{owner}: global_temperature is constant, so no pattern can be fitted; "
+                "train on samples with different temperatures"
+            )
+        # Step 1: least squares with an intercept column (gelsd on CPU: rank-deficient
+        # forcings, e.g. a forcing held constant, get the minimum-norm solution).
+        design = torch.cat([forcings, torch.ones_like(forcings[:, :1])], dim=1)
+        solution = torch.linalg.lstsq(design, gmt[:, None]).solution[:, 0]
+        self.forcing_coef, self.forcing_intercept = solution[:-1], solution[-1]
+        # Step 2: per-cell simple regression on the actual temperature, all cells at once.
+        field_mean = fields.mean(dim=0)
+        self.slope = gmt_anomaly @ (fields - field_mean) / variance
+        self.intercept = field_mean - self.slope * gmt.mean()
+        return self
+
+    def predict_global_temperature(self, forcings: Tensor) -> Tensor:
+        """Global-mean temperature ``(n,)`` (float64) from forcings ``(n, k)`` (step 1)."""
+        self._check_fitted()
+        forcings = _matrix(
+            "PatternScaling.predict", "forcings", forcings, 2, "(samples, forcings)"
+        ).to(self.forcing_coef.device)
+        _features("PatternScaling.predict", "forcings", forcings, self.forcing_coef.shape[0])
+        return forcings @ self.forcing_coef + self.forcing_intercept
+
+    def predict(self, forcings: Tensor) -> Tensor:
+        """Fields ``(n, m)`` (float32, on the forcings' device) from forcings ``(n, k)``."""
+        gmt = self.predict_global_temperature(forcings)
+        return self._fields(gmt).to(device=forcings.device, dtype=torch.float32)
+
+    def predict_from_temperature(self, global_temperature: Tensor) -> Tensor:
+        """Fields ``(n, m)`` (float32) from global-mean temperature ``(n,)`` (step 2 only)."""
+        self._check_fitted()
+        gmt = _matrix(
+            "PatternScaling.predict_from_temperature",
+            "global_temperature",
+            global_temperature,
+            1,
+            "(samples,)",
+        ).to(self.slope.device)
+        return self._fields(gmt).to(device=global_temperature.device, dtype=torch.float32)
+
+    def _fields(self, gmt: Tensor) -> Tensor:
+        return gmt[:, None] * self.slope + self.intercept
+
+    def _check_fitted(self) -> None:
+        if self.slope is None:
+            raise RuntimeError(
+                "PatternScaling is not fitted: call fit(...) or PatternScaling.from_tensors first"
+            )
+
+    def to_tensors(self) -> dict[str, Tensor]:
+        """The fitted state as tensors (for ``torch.save``)."""
+        self._check_fitted()
+        return {
+            "forcing_coef": self.forcing_coef,
+            "forcing_intercept": self.forcing_intercept,
+            "slope": self.slope,
+            "intercept": self.intercept,
+        }
+
+    @classmethod
+    def from_tensors(cls, tensors: dict[str, Tensor]) -> PatternScaling:
+        """A fitted PatternScaling from the output of :meth:`to_tensors`."""
+        keys = ("forcing_coef", "forcing_intercept", "slope", "intercept")
+        forcing_coef, forcing_intercept, slope, intercept = _load("PatternScaling", tensors, keys)
+        if forcing_coef.ndim != 1 or forcing_intercept.ndim != 0 or slope.shape != intercept.shape:
+            raise ValueError(
+                "PatternScaling.from_tensors: expected forcing_coef (k,), forcing_intercept (), "
+                "slope (m,) and intercept (m,), found "
+                f"{[tuple(tensors[key].shape) for key in keys]}"
+            )
+        model = cls()
+        model.forcing_coef = forcing_coef.to(torch.float64)
+        model.forcing_intercept = forcing_intercept.to(torch.float64)
+        model.slope = slope.to(torch.float64)
+        model.intercept = intercept.to(torch.float64)
+        return model
