@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import xarray as xr
 
 from climbench.data.formats import harmless_warnings_silenced
@@ -82,15 +83,24 @@ def evaluate(
     meta["10m_wind"] = ("10m_wind", None)
     tables, stats, notes = [], {}, {}
     for name, ds, path in runs:
-        s = sample_statistics(ds, task, path)
+        result = sample_statistics(ds, task, path)
+        s, extra = result if isinstance(result, tuple) else (result, None)
         table = score_table(s, task.spec.metrics, meta, resamples)
+        if extra is not None:
+            table = pd.concat(
+                [
+                    table,
+                    extra[
+                        extra.metric.isin(task.spec.metrics) | extra.metric.str.startswith("snrmse")
+                    ],
+                ],
+                ignore_index=True,
+            )
         table.insert(0, "model", name)
         tables.append(table)
         stats[name] = s
         if s.notes:
             notes[name] = s.notes
-    import pandas as pd
-
     table = pd.concat(tables, ignore_index=True)
     table.insert(0, "version", task.version)
     table.insert(0, "task", task.name)

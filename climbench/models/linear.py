@@ -202,9 +202,16 @@ class PatternScaling:
             )
         # Step 1: least squares with an intercept column (gelsd on CPU: rank-deficient
         # forcings, e.g. a forcing held constant, get the minimum-norm solution).
-        design = torch.cat([forcings, torch.ones_like(forcings[:, :1])], dim=1)
+        # Columns are standardised first: forcings in natural units span 15 orders of
+        # magnitude (GtCO2 against kg m-2 s-1), which would make the solve rank-deficient.
+        centre = forcings.mean(dim=0)
+        scale = forcings.std(dim=0)
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        standard = (forcings - centre) / scale
+        design = torch.cat([standard, torch.ones_like(forcings[:, :1])], dim=1)
         solution = torch.linalg.lstsq(design, gmt[:, None]).solution[:, 0]
-        self.forcing_coef, self.forcing_intercept = solution[:-1], solution[-1]
+        self.forcing_coef = solution[:-1] / scale
+        self.forcing_intercept = solution[-1] - (centre * self.forcing_coef).sum()
         # Step 2: per-cell simple regression on the actual temperature, all cells at once.
         field_mean = fields.mean(dim=0)
         self.slope = gmt_anomaly @ (fields - field_mean) / variance

@@ -132,7 +132,9 @@ class EmulationProtocol:
 
     ``test_period``: the years scored on test (and validation) scenarios, all when None.
     ``holdout_period``: with no validation scenario, these years of the training scenarios
-    are held out of training and used for validation instead. Years are strings ("2080",
+    are held out of training and used for validation instead. ``anomaly_reference``: a
+    training scenario (the control run) whose training-years mean per cell is subtracted from
+    every target, so targets are climate *changes* as in ClimateBench. Years are strings ("2080",
     "0121": CMIP6 model years may precede year 1678, so never pandas timestamps).
     """
 
@@ -143,6 +145,7 @@ class EmulationProtocol:
     history_years: int = 10
     test_period: Period | None = None
     holdout_period: Period | None = None
+    anomaly_reference: str | None = None
 
 
 @dataclass(frozen=True)
@@ -303,4 +306,5 @@ def _emulation(data: dict) -> EmulationProtocol:
         history_years=int(data.get("history_years", 10)),
         test_period=period("test_period"),
         holdout_period=period("holdout_period"),
+        anomaly_reference=data.get("anomaly_reference"),
     )

@@ -1,0 +1,208 @@
+"""Scoring time-indexed predictions: downscaling (``time, [member], lat, lon``) and
+emulation (``scenario, year, lat, lon``).
+
+Both return the per-sample statistics of :mod:`.statistics` (one sample per time step or
+per scenario-year, so RMSE, MAE, bias and CRPS share the forecast scorer's aggregation and
+bootstrap) plus the scores that are not means over samples, as extra table rows:
+
+- downscaling: ``quantile_error_99``, the area-weighted mean absolute error of each cell's
+  99th percentile over the test period (extremes), and ``spectral_ratio``, the forecast's
+  zonal power over the truth's at scales the coarse grid cannot resolve (wavenumbers above
+  the coarse grid's Nyquist); 1 is right, below 1 too smooth (the usual failure of
+  regression-trained downscaling).
+- emulation: ClimateBench's ``nrmse_spatial``, ``nrmse_global`` and ``nrmse_total`` (and the
+  std-normalised ``snrmse_*``) per test scenario over the test years, with bootstrap
+  intervals from resampled years.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from climbench.data.grids import cell_area_weights, is_periodic
+from climbench.evaluation import validate
+from climbench.evaluation.aggregate import resample_counts
+from climbench.evaluation.forecast import SampleStatistics
+from climbench.evaluation.regions import task_regions
+from climbench.evaluation.statistics import field_statistics, region_weight_matrix, stat_names
+from climbench.metrics import climatebench_scores, quantile_error
+from climbench.metrics.spectral import area_zonal_power_array
+from climbench.metrics.weights import area_weights
+
+EXTRA_COLUMNS = [
+    "variable",
+    "level",
+    "region",
+    "lead_hours",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n_samples",
+]
+
+
+def _weights(task, lat, lon):
+    regions = task_regions(task.spec)
+    w = [np.asarray(area_weights(lat, lon, r)) for r in regions]
+    return regions, [getattr(r, "name", r) for r in regions], region_weight_matrix(w)
+
+
+def _prepare(pred: xr.Dataset, task, path: str, sample_dims: tuple[str, ...]):
+    notes = validate.check_task_attrs(pred, task, path)
+    template = task.template()
+    lat, lon = template["lat"].values, template["lon"].values
+    pred = validate.check_grid(pred, lat, lon, path)
+    for dim in sample_dims:
+        pred = validate.check_times(pred, dim, pd.Index(template[dim].values), path)
+    return pred, notes, lat, lon
+
+
+def downscaling_statistics(pred: xr.Dataset, task, path: str = "<predictions>"):
+    """Per-time-step statistics and the extreme / spectral scores of a downscaling model."""
+    pred, notes, lat, lon = _prepare(pred, task, path, ("time",))
+    truth = task.truth()
+    regions, names, weights = _weights(task, lat, lon)
+    members = int(pred.sizes["member"]) if "member" in pred.dims else 0
+    ncell = lat.size * lon.size
+    values, stats, extra = {}, {}, []
+    coarse_nyquist = _coarse_nyquist(task)
+    for f in task.spec.targets:
+        da = validate.field_of(pred, f, path)
+        validate.check_dims(da, ("time",), path, f.name)
+        validate.check_units(da, truth[f.name].attrs.get("units", ""), path, f.name)
+        da = da.transpose("time", *(["member"] if members else []), "lat", "lon")
+        x = np.asarray(da.values, dtype=np.float32)
+        y = np.asarray(truth[f.name].values, dtype=np.float32)
+        if not np.isfinite(x).all():
+            raise _non_finite(path, f.name)
+        xs = x.reshape(x.shape[0], *x.shape[1:-2], ncell)
+        if members == 1:
+            xs = xs[:, 0]
+        values[f.name] = field_statistics(xs, y.reshape(-1, ncell), weights)[:, None]
+        stats[f.name] = stat_names(False, members)
+        mean = x.mean(axis=1) if members else x
+        fm = xr.DataArray(mean, dims=("time", "lat", "lon"), coords={"lat": lat, "lon": lon})
+        tr = truth[f.name].assign_coords(lat=lat, lon=lon)
+        for region, name in zip(regions, names, strict=True):
+            q = float(quantile_error(fm, tr, 0.99, region=region))
+            extra.append((f.variable, f.level, name, np.nan, "quantile_error_99", q))
+        if is_periodic(lon) or task.spec.downscaling.crop is not None:
+            w = cell_area_weights(lat)
+            pf = area_zonal_power_array(mean, w).mean(axis=0)
+            pt = area_zonal_power_array(y, w).mean(axis=0)
+            k = slice(coarse_nyquist + 1, None)
+            extra.append(
+                (
+                    f.variable,
+                    f.level,
+                    names[0],
+                    np.nan,
+                    "spectral_ratio",
+                    float(pf[k].sum() / pt[k].sum()),
+                )
+            )
+    stats_obj = SampleStatistics(
+        "time",
+        pd.Index(truth["time"].values).values,
+        None,
+        names,
+        values,
+        stats,
+        members,
+        {},
+        notes,
+    )
+    rows = pd.DataFrame(
+        [(*r, np.nan, np.nan, len(truth["time"])) for r in extra], columns=EXTRA_COLUMNS
+    )
+    return stats_obj, rows
+
+
+def _coarse_nyquist(task) -> int:
+    """Highest zonal wavenumber the coarse grid resolves, on the (cropped) fine grid."""
+    from climbench.data.grids import get_grid
+
+    proto = task.spec.downscaling
+    ratio = get_grid(proto.fine_grid).lon.size / get_grid(proto.coarse_grid).lon.size
+    nlon = task.template().sizes["lon"]
+    return int(nlon / ratio // 2)
+
+
+def emulation_statistics(pred: xr.Dataset, task, path: str = "<predictions>", resamples: int = 200):
+    """Per-year RMSE statistics and ClimateBench scores (with year-bootstrap intervals)."""
+    pred, notes, lat, lon = _prepare(pred, task, path, ("scenario", "year"))
+    truth = task.truth()
+    regions, names, weights = _weights(task, lat, lon)
+    ncell = lat.size * lon.size
+    values, stats, extra = {}, {}, []
+    years = truth["year"].values
+    counts = resample_counts(years.size, resamples)
+    for f in task.spec.targets:
+        da = validate.field_of(pred, f, path)
+        validate.check_dims(da, ("scenario", "year"), path, f.name)
+        validate.check_units(da, truth[f.name].attrs.get("units", ""), path, f.name)
+        da = da.transpose("scenario", "year", "lat", "lon")
+        x = np.asarray(da.values, dtype=np.float32)
+        if not np.isfinite(x).all():
+            raise _non_finite(path, f.name)
+        y = np.asarray(
+            truth[f.name].transpose("scenario", "year", "lat", "lon").values, dtype=np.float32
+        )
+        values[f.name] = field_statistics(x.reshape(-1, ncell), y.reshape(-1, ncell), weights)[
+            :, None
+        ]
+        stats[f.name] = stat_names(False, 0)
+        for s, scenario in enumerate(truth["scenario"].values):
+            p_da = da.isel(scenario=s).rename(year="time").assign_coords(lat=lat, lon=lon)
+            t_da = truth[f.name].isel(scenario=s).rename(year="time")
+            point = climatebench_scores(p_da, t_da)
+            boot = [
+                climatebench_scores(p_da.isel(time=_indices(c)), t_da.isel(time=_indices(c)))
+                for c in counts
+            ]
+            for key, metric in (
+                ("NRMSE_s", "nrmse_spatial"),
+                ("NRMSE_g", "nrmse_global"),
+                ("NRMSE_total", "nrmse_total"),
+                ("SNRMSE_s", "snrmse_spatial"),
+                ("SNRMSE_g", "snrmse_global"),
+            ):
+                b = np.array([float(r[key]) for r in boot])
+                low, high = np.nanpercentile(b, [2.5, 97.5])
+                region = names[0] if len(truth["scenario"]) == 1 else f"{names[0]}:{scenario}"
+                extra.append(
+                    (
+                        f.variable,
+                        f.level,
+                        region,
+                        np.nan,
+                        metric,
+                        float(point[key]),
+                        float(low),
+                        float(high),
+                        years.size,
+                    )
+                )
+    samples = np.arange(values[task.spec.targets[0].name].shape[0])
+    stats_obj = SampleStatistics("sample", samples, None, names, values, stats, 0, {}, notes)
+    return stats_obj, pd.DataFrame(extra, columns=EXTRA_COLUMNS)
+
+
+def _indices(counts: np.ndarray) -> np.ndarray:
+    """Sample indices of one bootstrap resample given its counts."""
+    return np.repeat(np.arange(counts.size), counts.astype(int))
+
+
+def _non_finite(path: str, name: str):
+    from climbench.errors import DataValueError
+
+    return DataValueError(
+        "predictions contain NaN or infinite values",
+        path=path,
+        variable=name,
+        expected="finite values everywhere",
+        found="NaN or Inf",
+    )
