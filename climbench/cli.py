@@ -14,6 +14,7 @@ from rich.console import Console
 
 from climbench.data.synthetic.cli import synth_app
 from climbench.errors import ClimbenchError
+from climbench.tasks.cli import compare_command, evaluate_command, tasks_app
 
 app = typer.Typer(
     help="climbench: benchmark suite for ML on weather and climate data.",
@@ -23,6 +24,9 @@ app = typer.Typer(
 data_app = typer.Typer(help="Open, inspect, regrid and prepare data.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 data_app.add_typer(synth_app, name="synth")
+app.add_typer(tasks_app, name="tasks")
+app.command("evaluate")(evaluate_command)
+app.command("compare")(compare_command)
 console = Console()
 error_console = Console(stderr=True)
 

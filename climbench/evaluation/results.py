@@ -95,6 +95,7 @@ class Results:
         out = Path(out)
         with atomic_directory(out, overwrite=overwrite) as tmp:
             tmp = Path(tmp)
+            tmp.mkdir(parents=True)
             self.table.to_parquet(tmp / "results.parquet", index=False)
             self.table.to_csv(tmp / "results.csv", index=False)
             (tmp / "summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")

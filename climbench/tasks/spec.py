@@ -256,7 +256,7 @@ def _from_dict(cls: type, data: dict) -> TaskSpec:
         version=int(data["version"]),
         kind=str(data["kind"]),
         title=str(data["title"]),
-        description=str(data.get("description", "")).strip(),
+        description=" ".join(str(data.get("description", "")).split()),
         dataset=DatasetRef(**data["dataset"]),
         grid=str(data["grid"]),
         targets=tuple(Field.parse(t) for t in data["targets"]),
