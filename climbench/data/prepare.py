@@ -167,6 +167,34 @@ def read_manifest(store: PathLike) -> dict | None:
 
 def open_prepared(store: PathLike) -> xr.Dataset:
     """Open a prepared store lazily; refuses a directory without a manifest (incomplete)."""
+    _require_complete(store)
+    with harmless_warnings_silenced():
+        return xr.open_zarr(store, consolidated=True)
+
+
+def load_prepared(
+    store: PathLike,
+    variables: Sequence[str],
+    time_range: tuple[object, object] | None = None,
+) -> xr.Dataset:
+    """``variables`` of a prepared store over ``time_range`` (inclusive), read into memory.
+
+    The same values as ``open_prepared(store)[variables].sel(time=slice(*time_range))
+    .load()``, but each variable is read with one zarr call instead of one dask task per
+    chunk: a prepared store has one time step per chunk, and through dask each step costs
+    a task and a zarr call (about 5 ms a step for the test year of a forecast task, 7 s a
+    variable), where one call reads a run of steps from a shard in about 0.3 s. For
+    selections that fit in memory, such as the scorer's truth.
+    """
+    _require_complete(store)
+    with harmless_warnings_silenced():
+        ds = xr.open_zarr(store, consolidated=True, chunks=None)[list(variables)]
+    if time_range is not None and "time" in ds.dims:
+        ds = ds.sel(time=slice(*time_range))
+    return ds.load()
+
+
+def _require_complete(store: PathLike) -> None:
     if read_manifest(store) is None:
         raise StoreError(
             "not a complete prepared store",
@@ -175,8 +203,6 @@ def open_prepared(store: PathLike) -> xr.Dataset:
             found="no manifest",
             hint="run `climbench data prepare` again",
         )
-    with harmless_warnings_silenced():
-        return xr.open_zarr(store, consolidated=True)
 
 
 def _open_source(

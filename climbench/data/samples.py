@@ -9,19 +9,27 @@ Both datasets read a :class:`~climbench.data.tensor_cache.TensorCache` (normalis
 - ``lead_hours`` (forecasts): float32, hours from the initialisation to the target time;
 - ``init_index`` (forecasts) / ``time_index`` (pairs): the time index in the cache.
 
-A whole batch is read by :meth:`get_batch` with one fancy-indexing read of the memmap per
-tensor (sorted unique time steps), which :func:`make_loader` uses through ``__getitems__``:
+A whole batch is read by :meth:`get_batch` with one fancy-indexing read (``np.take``) of the
+memmap per tensor, which :func:`make_loader` uses through ``__getitems__``:
 a DataLoader worker fetches whole batches, and there is no shuffle buffer, so the first batch
 arrives as soon as one batch is read.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    SequentialSampler,
+    get_worker_info,
+)
 
 from climbench.data.tensor_cache import TensorCache
 
@@ -91,10 +99,8 @@ class ForecastSamples(Dataset):
         x_times = init[:, None] + self.history[None, :]
         y_times = (init + self.lead_steps[lead_pos])[:, None]
         return {
-            "x": torch.from_numpy(
-                _gather(self.cache.data, x_times, self.input_channels, self.constants)
-            ),
-            "y": torch.from_numpy(_gather(self.cache.data, y_times, self.target_channels)),
+            "x": _gather(self.cache.data, x_times, self.input_channels, self.constants),
+            "y": _gather(self.cache.data, y_times, self.target_channels),
             "lead_hours": torch.from_numpy(self.lead_hours[init_pos, lead_pos]),
             "init_index": torch.from_numpy(init),
         }
@@ -126,7 +132,7 @@ class FieldPairSamples(Dataset):
         self.input_channels = _channel_indices(inputs, input_channels, "input_channels")
         self.target_channels = _channel_indices(targets, target_channels, "target_channels")
         self.time_indices = _index_array(time_indices, "time_indices")
-        _check_times(inputs, self.time_indices, np.zeros(1, np.int64), "offset")
+        _check_indices(inputs, self.time_indices)
         self.target_indices = targets.indices_of(inputs.times[self.time_indices])
         self.constants = _constants(inputs, include_constants)
 
@@ -150,9 +156,13 @@ class FieldPairSamples(Dataset):
         index in ``inputs``)."""
         index = _sample_indices(indices, len(self))
         times = self.time_indices[index]
-        x = _gather(self.inputs.data, times[:, None], self.input_channels, self.constants)
-        y = _gather(self.targets.data, self.target_indices[index][:, None], self.target_channels)
-        return {"x": torch.from_numpy(x), "y": torch.from_numpy(y), "time_index": torch.from_numpy(times)}
+        return {
+            "x": _gather(self.inputs.data, times[:, None], self.input_channels, self.constants),
+            "y": _gather(
+                self.targets.data, self.target_indices[index][:, None], self.target_channels
+            ),
+            "time_index": torch.from_numpy(times),
+        }
 
 
 def collate_batch(batch: dict) -> dict:
@@ -190,22 +200,34 @@ def make_loader(
 
 def _gather(
     data: np.ndarray, times: np.ndarray, channels: np.ndarray, constants: np.ndarray | None = None
-) -> np.ndarray:
-    """``data[times[b, k], channels[c]]`` as ``(B, K * C [+ n_constants], lat, lon)``.
+) -> torch.Tensor:
+    """``data[times[b, k], channels[c]]`` as a float32 tensor ``(B, K * C [+ n_constants], lat,
+    lon)``, the constants appended to every sample.
 
-    One fancy-indexing read of the sorted unique time steps (sequential on disk, each step
-    read once), then the rows are placed in sample order.
+    The memmap is viewed as rows of ``(time, channel)`` fields, and one ``np.take`` copies
+    the batch's rows in sample order straight into the output tensor (without constants) or
+    into one temporary. Inside a DataLoader worker the output is allocated in shared memory,
+    so it reaches the main process without another copy (as torch's ``default_collate``
+    does). Sorting or de-duplicating the time steps first costs more than it saves on a
+    cache in the page cache (measured in ``benchmarks/bench_loader.py``).
     """
-    batch, steps = times.shape
-    unique, inverse = np.unique(times, return_inverse=True)
-    block = data[unique[:, None], channels[None, :]]  # (U, C, lat, lon)
+    batch = times.shape[0]
+    n_time, n_channel, *field = data.shape
+    plane = math.prod(field)
+    rows = (times[:, :, None] * n_channel + channels[None, None, :]).reshape(-1)
     n_constants = 0 if constants is None else constants.shape[0]
-    out = np.empty((batch, steps * channels.size + n_constants, *data.shape[2:]), data.dtype)
-    out[:, : steps * channels.size].reshape(batch, steps, channels.size, *data.shape[2:])[...] = (
-        block[inverse.reshape(batch, steps)]
-    )
+    out = torch.empty((batch, rows.size // batch + n_constants, *field))
+    if get_worker_info() is not None:
+        out.share_memory_()
+    values = out.numpy().reshape(batch, -1, plane)
+    source = data.reshape(n_time * n_channel, plane)
     if n_constants:
-        out[:, steps * channels.size :] = constants
+        values[:, :-n_constants] = np.take(source, rows, axis=0, mode="clip").reshape(
+            batch, -1, plane
+        )
+        values[:, -n_constants:] = constants.reshape(n_constants, plane)
+    else:  # indices are checked at construction: "clip" skips a buffered bounds check
+        np.take(source, rows, axis=0, out=values.reshape(-1, plane), mode="clip")
     return out
 
 
@@ -250,8 +272,17 @@ def _check_times(cache: TensorCache, init: np.ndarray, offsets: np.ndarray, what
     at = f" ({cache.times[start]})" if 0 <= start < len(cache.times) else ""
     raise ValueError(
         f"time index {start}{at} with {what} {int(offsets[j]):+d} steps needs time index "
-        f"{int(needed[i, j])}, outside {cache.path} ({len(cache.times)} steps, "
-        f"{cache.times[0]} to {cache.times[-1]}); choose initialisations at least "
+        f"{int(needed[i, j])}, outside {_extent(cache)}; choose initialisations at least "
         f"{max(0, -int(offsets.min()))} steps after the first and {max(0, int(offsets.max()))} "
         "steps before the last time"
     )
+
+
+def _check_indices(cache: TensorCache, indices: np.ndarray) -> None:
+    bad = (indices < 0) | (indices >= len(cache.times))
+    if bad.any():
+        raise ValueError(f"time index {int(indices[bad][0])} is outside {_extent(cache)}")
+
+
+def _extent(cache: TensorCache) -> str:
+    return f"{cache.path} ({len(cache.times)} steps, {cache.times[0]} to {cache.times[-1]})"

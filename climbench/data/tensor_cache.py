@@ -49,6 +49,7 @@ from climbench.errors import ClimbenchError, CoordinateError, StoreError, Variab
 from climbench.io import atomic_directory, refuse_existing, write_json_atomic
 
 PathLike = str | os.PathLike
+TimeRange = tuple[str | None, str | None] | None
 FORMAT = "climbench tensor cache"
 FORMAT_VERSION = 1
 DATA_FILE = "data.npy"
@@ -98,7 +99,7 @@ def build_tensor_cache(
     channels: Sequence[Channel],
     out: PathLike,
     *,
-    time_range: tuple[str, str] | None = None,
+    time_range: TimeRange = None,
     normalise: bool = True,
     overwrite: bool = False,
     progress: bool = False,
@@ -167,7 +168,7 @@ def ensure_tensor_cache(
     channels: Sequence[Channel],
     cache_dir: PathLike,
     *,
-    time_range: tuple[str, str] | None = None,
+    time_range: TimeRange = None,
     normalise: bool = True,
     progress: bool = False,
 ) -> TensorCache:
@@ -176,7 +177,9 @@ def ensure_tensor_cache(
 
     Caches are named ``<store name>-<key>`` with the key of :func:`build_tensor_cache`'s
     sidecar, so caches of several time ranges (train, validation) or channel sets live side
-    by side, and a re-prepared store (a new manifest) gets a new cache.
+    by side, and a re-prepared store (a new manifest) gets a new cache. Several processes
+    (distributed ranks) should let one of them call this first: the others would build the
+    same cache again.
     """
     manifest = _manifest(Path(store))
     key = _cache_key(manifest, channels, time_range, normalise)
@@ -305,7 +308,7 @@ def _level_index(store: Path, channel: Channel, levels: list[float] | None) -> i
     return int(matches[0])
 
 
-def _time_window(ds: xr.Dataset, time_range: tuple[str, str] | None, store: Path) -> slice:
+def _time_window(ds: xr.Dataset, time_range: TimeRange, store: Path) -> slice:
     """The positions of ``time_range`` (inclusive) on the store's time axis."""
     if time_range is None:
         return slice(0, ds.sizes["time"])
@@ -386,7 +389,7 @@ def _channel_entry(source: _Source) -> dict:
 
 
 def _cache_key(
-    manifest: dict, channels: Sequence[Channel], time_range: tuple[str, str] | None, normalise: bool
+    manifest: dict, channels: Sequence[Channel], time_range: TimeRange, normalise: bool
 ) -> str:
     return _sha256(
         {
@@ -493,7 +496,11 @@ class TensorCache:
                 _open_npy(path / CONSTANTS_FILE, (len(constant_entries), *shape[2:]))
             )
         calendar = sidecar["calendar"]
-        times = [_parse_time(t, calendar) for t in sidecar["times"]]
+        times = (
+            np.array(sidecar["times"], dtype="datetime64[ns]")
+            if calendar == "standard"
+            else np.array([_parse_time(t, calendar) for t in sidecar["times"]], dtype=object)
+        )
         entries = sidecar["channels"]
         return cls(
             path=path,
@@ -501,7 +508,7 @@ class TensorCache:
             constants=constants,
             channels=tuple(Channel(e["variable"], e["level"]) for e in entries),
             constant_channels=tuple(Channel(e["variable"], e["level"]) for e in constant_entries),
-            times=np.array(times, dtype="datetime64[ns]" if calendar == "standard" else object),
+            times=times,
             calendar=calendar,
             lat=np.asarray(sidecar["lat"], dtype=np.float64),
             lon=np.asarray(sidecar["lon"], dtype=np.float64),
@@ -560,8 +567,7 @@ class TensorCache:
             raise CoordinateError(
                 "time not in the tensor cache",
                 path=self.path,
-                expected=f"one of {len(self.times)} times from {self.times[0]} to "
-                f"{self.times[-1]}",
+                expected=f"one of {len(self.times)} times from {self.times[0]} to {self.times[-1]}",
                 found=str(times[np.argmax(missing)]),
             )
         return positions.astype(np.int64)

@@ -66,16 +66,16 @@ def evaluate(
         resamples: bootstrap resamples for the confidence intervals (0: none).
     """
     task = get_task(task) if isinstance(task, str) else task
-    task.require_prepared()
-    sample_statistics = _statistics(task.kind)
     runs: list[tuple[str, xr.Dataset, str]] = []
-    if predictions is not None:
+    if predictions is not None:  # a missing file is reported before any data are built
         path = "<dataset>"
         if not isinstance(predictions, xr.Dataset):
             path = str(predictions)
             predictions = open_predictions(predictions)
         name = model or predictions.attrs.get("model") or Path(path).stem
         runs.append((str(name), predictions, path))
+    task.require_prepared()
+    sample_statistics = _statistics(task.kind)
     wanted = task.spec.baselines if baselines is True else (baselines or [])
     for b in wanted:
         runs.append((b, references.build(task, b), f"<reference baseline {b}>"))
@@ -83,7 +83,11 @@ def evaluate(
     meta["10m_wind"] = ("10m_wind", None)
     tables, stats, notes = [], {}, {}
     for name, ds, path in runs:
-        result = sample_statistics(ds, task, path)
+        result = (
+            sample_statistics(ds, task, path, resamples=resamples)
+            if task.kind == "emulation"
+            else sample_statistics(ds, task, path)
+        )
         s, extra = result if isinstance(result, tuple) else (result, None)
         table = score_table(s, task.spec.metrics, meta, resamples)
         if extra is not None:

@@ -11,6 +11,8 @@ at the benchmark grids these are tens of MB.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dask
@@ -19,6 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from climbench.data.grids import cell_area_weights, is_periodic
+from climbench.data.prepare import load_prepared
 from climbench.data.progress import progress_bar
 from climbench.errors import DataValueError
 from climbench.evaluation import validate
@@ -77,16 +80,26 @@ def _valid_index(inits: np.ndarray, leads: np.ndarray, truth_times: np.ndarray) 
 def _clim_index(valid: np.ndarray, hours: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     t = pd.DatetimeIndex(valid.ravel())
     h = np.searchsorted(hours, t.hour.to_numpy())
-    return (t.dayofyear.to_numpy() - 1).reshape(valid.shape), h.reshape(valid.shape)
+    return (t.day_of_year.to_numpy() - 1).reshape(valid.shape), h.reshape(valid.shape)
 
 
-def _as_blocks(da: xr.DataArray) -> tuple[list, list[int]]:
-    """Dask blocks along init_time (whole along the other dims) and their first index."""
-    if da.chunks is None:
-        da = da.chunk({"init_time": INIT_BLOCK})
-    da = da.chunk({d: -1 for d in da.dims if d != "init_time"})
-    starts = np.concatenate([[0], np.cumsum(da.chunks[0])[:-1]]).astype(int).tolist()
-    return list(da.data.to_delayed().ravel()), starts
+def _aligned_blocks(arrays: dict[str, xr.DataArray]) -> tuple[dict[str, list], list[int]]:
+    """Dask blocks along init_time (whole along the other dims), the same for every field.
+
+    All fields follow the init chunks of the first dask-backed one (arrays in memory get
+    ``INIT_BLOCK``), so one task sees the same inits of every field. The blocks keep their
+    graphs unoptimised, so a chunk that feeds two fields (two levels of one variable) is
+    one task, read once, in the single ``dask.compute``.
+    """
+    first = next((da for da in arrays.values() if da.chunks is not None), None)
+    inits = first.chunks[0] if first is not None else INIT_BLOCK
+    blocks = {}
+    for name, da in arrays.items():
+        da = da.chunk({d: inits if d == "init_time" else -1 for d in da.dims})
+        blocks[name] = list(da.data.to_delayed(optimize_graph=False).ravel())
+    sizes = da.chunks[0]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
+    return blocks, starts
 
 
 def _regions(task, lat: np.ndarray, lon: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -95,6 +108,38 @@ def _regions(task, lat: np.ndarray, lon: np.ndarray) -> tuple[list[str], np.ndar
     regions = task_regions(task.spec)
     weights = [np.asarray(area_weights(lat, lon, r)) for r in regions]
     return [getattr(r, "name", r) for r in regions], region_weight_matrix(weights)
+
+
+def _load_references(
+    task, fields: tuple[Field, ...], times: np.ndarray, clim: xr.Dataset
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The truth at ``times`` (time, cell) and the climatology (day x hour, cell) of every
+    field as float32, read before the pass, one variable per thread on every core.
+
+    The truth comes straight from the prepared store, one zarr read per variable
+    (:func:`~climbench.data.prepare.load_prepared`); through dask, its one-step chunks cost
+    a task each (7 s per variable for a year of 6-hourly steps). Loading it inside the pass
+    instead would let the prediction reads run ahead of the blocks that consume them.
+    """
+    path = task.data_dir / protocol.PREPARED
+    variables = list(dict.fromkeys(f.variable for f in fields))
+
+    def truth_of(variable: str) -> xr.Dataset:
+        ds = load_prepared(path, [variable], (times[0], times[-1]))
+        return ds if np.array_equal(ds["time"].values, times) else ds.sel(time=times)
+
+    def climatology_of(f: Field) -> np.ndarray:
+        return np.asarray(clim[f.name].values, dtype=np.float32)
+
+    with ThreadPoolExecutor(os.cpu_count()) as pool:
+        loaded = dict(zip(variables, pool.map(truth_of, variables), strict=True))
+        clims = dict(zip([f.name for f in fields], pool.map(climatology_of, fields), strict=True))
+    truths = {}
+    for f in fields:
+        da = protocol.field_array(loaded[f.variable], f).transpose("time", "lat", "lon")
+        truths[f.name] = np.ascontiguousarray(da.values, dtype=np.float32).reshape(times.size, -1)
+    ncell = next(iter(truths.values())).shape[1]
+    return truths, {name: c.reshape(-1, ncell) for name, c in clims.items()}
 
 
 def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> SampleStatistics:
@@ -116,6 +161,7 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
     truth_times = truth["time"].values
     valid_pos = _valid_index(inits.values, leads.values, truth_times)
     doy, hour = _clim_index(truth_times[valid_pos], clim["hour"].values)
+    clim_rows = doy * clim.sizes["hour"] + hour
     names, weights = _regions(task, lat, lon)
     members = int(pred.sizes.get("member", 1)) if "member" in pred.dims else 0
     spectral = "spectral_divergence" in spec.metrics and is_periodic(lon)
@@ -129,82 +175,62 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
         validate.check_units(da, truth[f.name].attrs.get("units", ""), path, f.name)
         order = ["init_time", "lead_time", *(["member"] if members else []), "lat", "lon"]
         fields[f.name] = da.transpose(*order)
-
-    def load_truth(name: str) -> np.ndarray:
-        return np.asarray(truth[name].values, dtype=np.float32).reshape(-1, ncell)
-
-    truths = {f.name: dask.delayed(load_truth)(f.name) for f in spec.targets}
-    clims = {
-        f.name: dask.delayed(
-            lambda n: np.asarray(clim[n].values, np.float32).reshape(366, -1, ncell)
-        )(f.name)
-        for f in spec.targets
-    }
-
-    def block_stats(block, start, field: Field, truth_all, clim_all):
-        n = block.shape[0]
-        pos = valid_pos[start : start + n]
-        y = truth_all[pos.ravel()]
-        c = clim_all[doy[start : start + n].ravel(), hour[start : start + n].ravel()]
-        x = block.reshape(n * block.shape[1], *block.shape[2:-2], ncell)
-        if members:
-            x = x if members > 1 else x[:, 0]
-        stats = field_statistics(x, y, weights, c)
-        spectra = None
-        if spectral:
-            fm = x.mean(axis=1) if x.ndim == 3 else x
-            shape = (n, block.shape[1], lat.size, lon.size)
-            spectra = np.stack(
-                [
-                    area_zonal_power_array(fm.reshape(shape), lat_w).sum(axis=0),
-                    area_zonal_power_array(y.reshape(shape), lat_w).sum(axis=0),
-                ],
-                axis=1,
-            )
-        return stats.reshape(n, block.shape[1], *stats.shape[1:]), spectra
-
-    def wind_stats(ub, vb, start, tu, tv):
-        n = ub.shape[0]
-        pos = valid_pos[start : start + n].ravel()
-        u = ub.reshape(n * ub.shape[1], *ub.shape[2:-2], ncell)
-        v = vb.reshape(n * vb.shape[1], *vb.shape[2:-2], ncell)
-        if members == 1:
-            u, v = u[:, 0], v[:, 0]
-        out = vector_statistics(u, v, tu[pos], tv[pos], weights)
-        return out.reshape(n, ub.shape[1], *out.shape[1:])
-
-    work: dict[str, list] = {}
-    for f in spec.targets:
-        blocks, starts = _as_blocks(fields[f.name])
-        work[f.name] = [
-            dask.delayed(block_stats)(b, s, f, truths[f.name], clims[f.name])
-            for b, s in zip(blocks, starts, strict=True)
-        ]
     wind = "wind_vector_rmse" in spec.metrics and all(w in fields for w in WIND)
-    if wind:
-        ub, starts = _as_blocks(fields[WIND[0]])
-        vb, _ = _as_blocks(
-            fields[WIND[1]].chunk({"init_time": fields[WIND[0]].chunks[0]})
-            if fields[WIND[0]].chunks
-            else fields[WIND[1]]
-        )
-        work["10m_wind"] = [
-            dask.delayed(wind_stats)(u, v, s, truths[WIND[0]], truths[WIND[1]])
-            for u, v, s in zip(ub, vb, starts, strict=True)
-        ]
+
+    truths, clims = _load_references(task, spec.targets, truth_times, clim)
+
+    def block_stats(start: int, *blocks: np.ndarray) -> dict:
+        """Statistics (and spectra) of every field for the inits ``start ..`` of a block."""
+        n, nlead = blocks[0].shape[:2]
+        pos = valid_pos[start : start + n].ravel()
+        crow = clim_rows[start : start + n].ravel()
+        x = {}
+        for name, block in zip(fields, blocks, strict=True):
+            x[name] = block.reshape(n * nlead, *block.shape[2:-2], ncell)
+            if members == 1:
+                x[name] = x[name][:, 0]
+        out = {}
+        for name in fields:
+            stats = field_statistics(
+                x[name],
+                truths[name],
+                weights,
+                clims[name],
+                truth_rows=pos,
+                climatology_rows=crow,
+            )
+            out[name] = (stats.reshape(n, nlead, *stats.shape[1:]), None)
+            if spectral:
+                fm = x[name].mean(axis=1) if x[name].ndim == 3 else x[name]
+                shape = (n, nlead, lat.size, lon.size)
+                power = [
+                    area_zonal_power_array(a.reshape(shape), lat_w).sum(axis=0)
+                    for a in (fm, truths[name][pos])
+                ]
+                out[name] = (out[name][0], np.stack(power, axis=1))
+        if wind:
+            u, v = WIND
+            vse = vector_statistics(x[u], x[v], truths[u], truths[v], weights, truth_rows=pos)
+            out["10m_wind"] = (vse.reshape(n, nlead, *vse.shape[1:]), None)
+        return out
+
+    blocks, starts = _aligned_blocks(fields)
+    work = [
+        dask.delayed(block_stats)(start, *(blocks[name][i] for name in fields))
+        for i, start in enumerate(starts)
+    ]
     with progress_bar(f"scoring {path}", enabled=False):
         (computed,) = dask.compute(work)
 
     values, stats, spectra = {}, {}, {}
-    for name, parts in computed.items():
+    for name in computed[0]:
+        values[name] = np.concatenate([part[name][0] for part in computed], axis=0)
         if name == "10m_wind":
-            values[name] = np.concatenate(parts, axis=0)
             stats[name] = ("vse",)
             continue
-        values[name] = np.concatenate([p[0] for p in parts], axis=0)
         stats[name] = stat_names(True, members)
         if spectral:
-            spectra[name] = sum(p[1] for p in parts) / len(inits)
+            spectra[name] = sum(part[name][1] for part in computed) / len(inits)
     _refuse_non_finite(values, stats, inits, leads, path)
     return SampleStatistics(
         "init_time", inits.values, leads.values, names, values, stats, members, spectra, notes

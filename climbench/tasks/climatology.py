@@ -50,7 +50,7 @@ def compute_climatology(
     part = ds.sel(time=period.slice())
     times = pd.DatetimeIndex(part["time"].values)
     hours = np.unique(times.hour)
-    day_index = times.dayofyear.to_numpy() - 1
+    day_index = times.day_of_year.to_numpy() - 1
     hour_index = np.searchsorted(hours, times.hour.to_numpy())
     out = {}
     for f in fields:

@@ -137,7 +137,9 @@ def build(task, sources, *, overwrite: bool, progress: bool) -> None:
         if spec.dataset.kind == "synthetic-climate"
         else _cmip6(task, sources)
     )
-    ds = ds.astype("float32")
+    # Load once: the synthetic data are lazy, and each statistic below would otherwise
+    # regenerate every scenario (annual maps: a few MB).
+    ds = ds.astype("float32").load()
     reference = spec.emulation.anomaly_reference
     if reference is not None:
         base = _train_rows(ds, spec).sel(scenario=reference).mean("year")

@@ -228,12 +228,17 @@ class TaskSpec:
         if self.kind == "emulation":
             if self.emulation is None:
                 fail("no emulation protocol", "an `emulation:` section")
-            groups = [set(self.emulation.train_scenarios), set(self.emulation.test_scenarios)]
-            if groups[0] & groups[1]:
-                fail(
-                    f"scenarios {sorted(groups[0] & groups[1])} in train and test",
-                    "a held-out test scenario",
-                )
+            e = self.emulation
+            test = set(e.test_scenarios)
+            for split, scenarios in (
+                ("train", e.train_scenarios),
+                ("validation", e.validation_scenarios),
+            ):
+                if test & set(scenarios):
+                    fail(
+                        f"scenarios {sorted(test & set(scenarios))} in {split} and test",
+                        "a held-out test scenario",
+                    )
         if self.downscaling is not None:
             train = {b.name for b in self.downscaling.train_regions}
             test = {b.name for b in self.downscaling.test_regions}
@@ -242,8 +247,37 @@ class TaskSpec:
                     f"regions {sorted(train & test)} in train and test",
                     "disjoint train and test regions",
                 )
+            for a in self.downscaling.train_regions:
+                for b in self.downscaling.test_regions:
+                    if _boxes_overlap(a, b):
+                        fail(
+                            f"train region {a} overlaps test region {b}",
+                            "disjoint train and test regions",
+                        )
         if self.headline.field not in {f.name for f in self.targets}:
             fail(f"headline field {self.headline.field!r}", "one of the target fields")
+        if self.headline.region not in self.regions:
+            fail(f"headline region {self.headline.region!r}", f"one of the regions {self.regions}")
+        if self.headline.metric not in self.metrics:
+            fail(f"headline metric {self.headline.metric!r}", f"one of the metrics {self.metrics}")
+        lead = self.headline.lead_hours
+        if lead is not None and (self.forecast is None or lead not in self.forecast.lead_hours):
+            fail(f"headline lead {lead} h", "one of the forecast lead times")
+
+
+def _lon_arcs(box: Region) -> list[tuple[float, float]]:
+    """The longitudes of a box as closed arcs within [0, 360) (as :meth:`Region.mask`)."""
+    if box.lon_max - box.lon_min >= 360.0:
+        return [(0.0, 360.0)]
+    lo, hi = box.lon_min % 360.0, box.lon_max % 360.0
+    return [(lo, hi)] if lo <= hi else [(lo, 360.0), (0.0, hi)]
+
+
+def _boxes_overlap(a: Region, b: Region) -> bool:
+    """Whether two boxes share any point (bounds included, as cell masks are)."""
+    if a.lat_min > b.lat_max or b.lat_min > a.lat_max:
+        return False
+    return any(a0 <= b1 and b0 <= a1 for a0, a1 in _lon_arcs(a) for b0, b1 in _lon_arcs(b))
 
 
 def _from_dict(cls: type, data: dict) -> TaskSpec:

@@ -1,0 +1,139 @@
+"""``climbench predict``: a checkpoint to the task's predictions file.
+
+:func:`load_module` rebuilds a :class:`~climbench.training.module.ClimbenchModule` from a
+checkpoint with ``torch.load(..., weights_only=True)`` (no pickled code runs: DESIGN.md,
+"nothing is unpickled from a user file"). :func:`predict` forecasts every test init at
+every lead of the task from the inputs only, in physical units, and writes the
+predictions Zarr atomically (:func:`climbench.io.atomic_directory`) in the layout the
+scorer reads (:func:`climbench.tasks.forecast.prediction_dataset`), with the attributes
+``task``, ``task_version``, ``task_digest`` and ``model``; an ensemble has a ``member`` dim.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import xarray as xr
+from torch import nn
+
+from climbench.data.formats import harmless_warnings_silenced
+from climbench.errors import DataFileError, SchemaError
+from climbench.io import atomic_directory, refuse_existing
+from climbench.tasks import Task, get_task
+from climbench.tasks.forecast import prediction_dataset
+from climbench.training.datamodules import ForecastDataModule
+from climbench.training.module import ClimbenchModule
+
+
+def load_module(
+    checkpoint: str | os.PathLike,
+    network: nn.Module | None = None,
+    map_location: str | torch.device = "cpu",
+) -> ClimbenchModule:
+    """The module saved in ``checkpoint``, in eval mode, loaded with ``weights_only=True``.
+
+    ``network``: the network object, for a module trained around one rather than a name.
+    """
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise DataFileError(
+            "checkpoint not found", path=path, expected="a .ckpt file", found="nothing"
+        )
+    kwargs = {} if network is None else {"network": network}
+    try:
+        module = ClimbenchModule.load_from_checkpoint(
+            path, map_location=map_location, weights_only=True, **kwargs
+        )
+    except TypeError as exc:
+        if network is None and "network" in str(exc):
+            raise SchemaError(
+                "this checkpoint wraps a network object, not a named model",
+                path=path,
+                expected="the network passed again",
+                found="no network",
+                hint="call load_module(checkpoint, network=YourNetwork(...))",
+            ) from exc
+        raise
+    return module.eval()
+
+
+def predict(
+    task: Task | str,
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike | None = None,
+    batch_size: int = 16,
+    *,
+    model_name: str | None = None,
+    network: nn.Module | None = None,
+    data_root: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    overwrite: bool = False,
+    seed: int = 0,
+) -> xr.Dataset:
+    """Forecast the test inits of ``task`` with ``checkpoint``; write them to ``out``.
+
+    Args:
+        task: the task (or its name, data under ``data_root``).
+        checkpoint: a checkpoint written by :func:`~climbench.training.train.train`.
+        out: the predictions Zarr to write (atomically); None: return only.
+        batch_size: inits per batch (each init is forecast at every lead).
+        model_name: the ``model`` attribute (default: the network's name).
+        network: the network object, for a module trained around one.
+        data_root, cache_dir: the task data root and the tensor cache folder.
+        overwrite: replace an existing ``out``.
+        seed: seed of the ensemble noise (the same seed gives the same members).
+
+    Returns the predictions (in memory) in physical units.
+    """
+    if out is not None:
+        refuse_existing(out, overwrite)
+    task = get_task(task, root=data_root) if isinstance(task, str) else task
+    module = load_module(checkpoint, network)
+    _check_fields(module, task, checkpoint)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    module.to(device)
+    datamodule = ForecastDataModule(task, batch_size=batch_size, cache_dir=cache_dir)
+    datamodule.prepare_data()
+    datamodule.setup("predict")
+    torch.manual_seed(seed)
+    chunks = []
+    with torch.inference_mode():
+        for batch in datamodule.predict_dataloader():
+            batch = {k: v.to(device) for k, v in batch.items()}
+            chunks.append(module.predict_step(batch).float().cpu().numpy())
+    pred = np.concatenate(chunks)  # (init, lead, [member], channel, lat, lon)
+    arrays = {name: pred[..., k, :, :] for k, name in enumerate(module.target_names)}
+    members = module.members if module.members > 1 else 0
+    ds = prediction_dataset(task, arrays, datamodule.predict_inits, members=members)
+    ds.attrs["model"] = model_name or str(module.hparams.get("network") or "custom")
+    if out is not None:
+        _write(ds, Path(out), overwrite)
+    return ds
+
+
+def _check_fields(module: ClimbenchModule, task: Task, checkpoint: str | os.PathLike) -> None:
+    """The checkpoint must have been trained on the task's inputs and targets."""
+    spec = task.spec
+    wanted = ([f.name for f in spec.inputs], [f.name for f in spec.targets])
+    found = (module.input_names, module.target_names)
+    if wanted != found:
+        raise SchemaError(
+            "the checkpoint was trained for other fields",
+            path=checkpoint,
+            variable=task.name,
+            expected=f"inputs {wanted[0]}, targets {wanted[1]}",
+            found=f"inputs {found[0]}, targets {found[1]}",
+        )
+
+
+def _write(ds: xr.Dataset, out: Path, overwrite: bool) -> None:
+    """Write ``ds`` as Zarr with one chunk per init time, atomically."""
+    encoding = {
+        name: {"chunks": tuple(1 if d == "init_time" else n for d, n in da.sizes.items())}
+        for name, da in ds.data_vars.items()
+    }
+    with atomic_directory(out, overwrite=overwrite) as tmp, harmless_warnings_silenced():
+        ds.to_zarr(tmp, encoding=encoding, consolidated=True)

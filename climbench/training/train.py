@@ -1,0 +1,192 @@
+"""``climbench train``: a config (or its path) to a trained checkpoint, with Lightning.
+
+One function, :func:`train`: it reads the config, builds the task's datamodule and a
+:class:`~climbench.training.module.ClimbenchModule` around the named network (its data
+sizes filled in from the task), seeds everything, and runs :class:`lightning.Trainer` with
+the config's ``trainer`` arguments (devices, strategy, precision, ...). The run directory
+gets the config as used (``config.yaml``), CSV logs (``logs/metrics.csv``) and the
+checkpoints (``checkpoints/best.ckpt`` by validation loss, ``checkpoints/last.ckpt``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import lightning
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities import rank_zero_only
+from torch import nn
+
+from climbench.errors import SchemaError
+from climbench.models import MODELS
+from climbench.tasks import Task, get_task
+from climbench.training.config import (
+    TrainConfig,
+    load_config,
+    with_overrides,
+    write_config,
+)
+from climbench.training.datamodules import ForecastDataModule
+from climbench.training.module import ClimbenchModule
+
+
+def train(
+    config_or_path: TrainConfig | str | os.PathLike | dict,
+    *,
+    task: str | Task | None = None,
+    model: str | nn.Module | None = None,
+    max_epochs: int | None = None,
+    out_dir: str | os.PathLike | None = None,
+    data_root: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> Path:
+    """Train the model of a config on its task; return the best checkpoint's path.
+
+    Args:
+        config_or_path: a :class:`TrainConfig`, a YAML path or a mapping.
+        task: train on this task (a name, or a :class:`Task` for a custom spec) instead of
+            the config's.
+        model: a network name to use instead of the config's (with its default sizes), or
+            an ``nn.Module`` to wrap (not saved in the checkpoint: pass it again to
+            :func:`~climbench.training.predict.load_module`).
+        max_epochs: override ``trainer.max_epochs``.
+        out_dir: the run directory (default ``runs/<task>-<model>``).
+        data_root: the task data root (default ``$CLIMBENCH_DATA``).
+        progress: show Lightning's progress bar and model summary.
+    """
+    config = (
+        config_or_path if isinstance(config_or_path, TrainConfig) else load_config(config_or_path)
+    )
+    overrides: dict[str, Any] = {}
+    if task is not None:
+        overrides["task"] = task if isinstance(task, str) else task.name
+    if max_epochs is not None:
+        overrides["trainer.max_epochs"] = max_epochs
+    if isinstance(model, str):
+        overrides["model"] = {"name": model, "init_args": {}}
+    config = with_overrides(config, **overrides) if overrides else config
+    lightning.seed_everything(config.seed_everything, workers=True, verbose=False)
+
+    the_task = task if isinstance(task, Task) else get_task(config.task, root=data_root)
+    datamodule = build_datamodule(the_task, config)
+    module = build_module(config, datamodule, model if isinstance(model, nn.Module) else None)
+    name = model.__class__.__name__.lower() if isinstance(model, nn.Module) else config.model.name
+    out = Path(out_dir) if out_dir else Path("runs") / f"{config.task.replace('/', '-')}-{name}"
+    _write_config(config, out)
+    checkpoint = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="best",
+        monitor="val/loss",
+        mode="min",
+        save_last=True,
+        enable_version_counter=False,
+    )
+    with _quiet(not progress):
+        trainer = lightning.Trainer(
+            default_root_dir=out,
+            callbacks=[checkpoint],
+            logger=CSVLogger(out, name="logs", version=""),
+            enable_progress_bar=progress,
+            enable_model_summary=progress,
+            **config.trainer.kwargs(),
+        )
+    with _quiet(not progress):
+        trainer.fit(module, datamodule=datamodule)
+    return Path(checkpoint.best_model_path or checkpoint.last_model_path)
+
+
+def build_datamodule(task: Task, config: TrainConfig) -> ForecastDataModule:
+    """The datamodule of ``task``'s kind with the config's data options."""
+    if task.kind != "forecast":
+        raise SchemaError(
+            "training is not available for this task kind yet",
+            variable=task.name,
+            expected="a forecasting task",
+            found=f"kind {task.kind}",
+        )
+    data = config.data
+    return ForecastDataModule(
+        task,
+        batch_size=data.batch_size,
+        num_workers=data.num_workers,
+        train_leads=data.train_leads,
+        seed=config.seed_everything,
+        cache_dir=data.cache_dir,
+        rollout_steps=config.module.rollout_steps,
+    )
+
+
+def build_module(
+    config: TrainConfig, datamodule: ForecastDataModule, network: nn.Module | None = None
+) -> ClimbenchModule:
+    """A :class:`ClimbenchModule` for the config's network (or ``network``) and data."""
+    opts, optim = config.module, config.optimizer
+    return ClimbenchModule(
+        network if network is not None else config.model.name,
+        None if network is not None else network_args(config, datamodule),
+        residual=opts.residual,
+        variable_weights=dict(opts.variable_weights),
+        members=opts.members,
+        noise_channels=opts.noise_channels,
+        rollout_steps=opts.rollout_steps,
+        lr=optim.lr,
+        weight_decay=optim.weight_decay,
+        warmup_steps=optim.warmup_steps,
+        **datamodule.module_args(),
+    )
+
+
+def network_args(config: TrainConfig, datamodule: ForecastDataModule) -> dict:
+    """The config's ``init_args`` plus the sizes the data fix (input channels with the noise
+    channels, output channels: the targets, or every input for a rollout; the grid), for
+    the constructor arguments the network has and the config leaves out."""
+    model, opts = config.model, config.module
+    if model.name not in MODELS:
+        raise SchemaError(
+            "unknown model in the training config",
+            variable="model.name",
+            expected="one of " + ", ".join(sorted(MODELS)),
+            found=model.name,
+        )
+    parameters = inspect.signature(MODELS[model.name]).parameters
+    in_channels = datamodule.in_channels() + opts.noise_channels
+    outputs = datamodule.inputs if opts.rollout_steps else datamodule.task.spec.targets
+    sizes = {
+        "in_channels": in_channels,
+        "in_variables": in_channels,
+        "out_channels": len(outputs),
+        "img_size": list(datamodule.grid_shape()),
+    }
+    args = dict(model.init_args)
+    args.update({k: v for k, v in sizes.items() if k in parameters and k not in args})
+    return args
+
+
+@contextmanager
+def _quiet(enabled: bool) -> Iterator[None]:
+    """Silence Lightning's informational messages (devices, tips) when ``enabled``."""
+    logger = logging.getLogger("lightning.pytorch")
+    level = logger.level
+    if enabled:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            # Lightning 2.6 with torch >= 2.10 warns about its own use of torch's pytree API.
+            warnings.filterwarnings("ignore", message=".*isinstance\\(treespec, LeafSpec\\)")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+@rank_zero_only
+def _write_config(config: TrainConfig, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_config(config, out / "config.yaml")

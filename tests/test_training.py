@@ -1,0 +1,190 @@
+"""The training layer on a tiny forecasting task: loss, checkpoints, predictions, DDP, seeds.
+
+The task is forecast/synthetic-5.625 cut down (one synthetic year on an 11.25 degree grid,
+two months of training, four leads), built once per session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from climbench.errors import SchemaError
+from climbench.evaluation.evaluate import evaluate
+from climbench.tasks import Period, Task, get_task
+from climbench.training import ClimbenchModule, load_config, load_module, predict, train
+from climbench.training.config import TrainConfig, with_overrides
+from climbench.training.datamodules import ForecastDataModule
+from climbench.training.train import build_datamodule, build_module
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_task(root: str | Path) -> Task:
+    """forecast/synthetic-5.625 on 11.25 degrees, 2014 only, leads 6-48 h."""
+    spec = get_task("forecast/synthetic-5.625").spec
+    spec = dataclasses.replace(
+        spec,
+        dataset=dataclasses.replace(
+            spec.dataset, params={"grid": "5.625", "years": [2014, 2014], "seed": 0}
+        ),
+        grid="11.25",
+        splits={
+            "train": Period("2014-01-01", "2014-02-28"),
+            "validation": Period("2014-03-01", "2014-03-31"),
+            "test": Period("2014-04-01", "2014-04-30"),
+        },
+        forecast=dataclasses.replace(spec.forecast, lead_hours=(6, 12, 24, 48)),
+    )
+    return Task(spec, root)
+
+
+def tiny_config(**sections: dict) -> TrainConfig:
+    """A UNet that trains in seconds; ``sections`` update the config's sections."""
+    data = {
+        "task": "forecast/synthetic-5.625",
+        "seed_everything": 0,
+        "model": {"name": "unet", "init_args": {"base_channels": 8, "depth": 2}},
+        "data": {"batch_size": 8, "train_leads": [6, 12]},
+        "trainer": {
+            "max_epochs": 1,
+            "limit_train_batches": 3,
+            "limit_val_batches": 2,
+            "accelerator": "cpu",
+            "devices": 1,
+            "log_every_n_steps": 1,
+        },
+    }
+    for key, value in sections.items():
+        data[key] = {**data.get(key, {}), **value}
+    return load_config(data)
+
+
+@pytest.fixture(scope="session")
+def task(tmp_path_factory: pytest.TempPathFactory) -> Task:
+    task = tiny_task(tmp_path_factory.mktemp("training-data"))
+    task.prepare_data()
+    return task
+
+
+@pytest.fixture(scope="session")
+def trained(task: Task, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    return train(tiny_config(), task=task, out_dir=out, progress=False)
+
+
+def test_config_errors_name_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"task": "x", "trainer": {"max_epoch": 2}}))
+    with pytest.raises(SchemaError, match="bad.yaml.*trainer.max_epoch"):
+        load_config(path)
+    path.write_text(yaml.safe_dump({"task": "x", "data": {"batch_size": "big"}}))
+    with pytest.raises(SchemaError, match="data.batch_size"):
+        load_config(path)
+    config = load_config(REPO / "baselines" / "forecast-synthetic" / "unet.yaml")
+    assert with_overrides(config, **{"trainer.max_epochs": 7}).trainer.max_epochs == 7
+
+
+def test_one_training_step_decreases_the_loss(task: Task) -> None:
+    torch.manual_seed(0)
+    config = tiny_config(optimizer={"lr": 1e-3})
+    datamodule = build_datamodule(task, config)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    module = build_module(config, datamodule)
+    batch = next(iter(datamodule.train_dataloader()))
+    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3)
+
+    def loss() -> torch.Tensor:
+        return module.loss(
+            module.channel_losses(module(batch["x"], batch["lead_hours"]), batch["y"])
+        )
+
+    before = loss()
+    before.backward()
+    optimizer.step()
+    with torch.no_grad():
+        assert loss() < before
+
+
+def test_checkpoint_round_trip_gives_identical_predictions(task: Task, trained: Path) -> None:
+    checkpoint = torch.load(trained, map_location="cpu", weights_only=True)
+    module = load_module(trained)
+    rebuilt = ClimbenchModule(**checkpoint["hyper_parameters"])
+    rebuilt.load_state_dict(checkpoint["state_dict"])
+    datamodule = ForecastDataModule(task, batch_size=4)
+    datamodule.prepare_data()
+    datamodule.setup("predict")
+    batch = next(iter(datamodule.predict_dataloader()))
+    with torch.no_grad():
+        assert torch.equal(module.predict_step(batch), rebuilt.eval().predict_step(batch))
+    assert module.hparams.network == "unet"
+
+
+def test_predictions_pass_the_scorer(task: Task, trained: Path, tmp_path: Path) -> None:
+    out = tmp_path / "predictions.zarr"
+    ds = predict(task, trained, out=out)
+    assert ds.attrs["model"] == "unet" and ds.attrs["task_digest"] == task.spec.digest()
+    assert dict(ds["geopotential"].sizes) == {
+        "init_time": 10, "lead_time": 4, "level": 2, "lat": 16, "lon": 32
+    }  # fmt: skip
+    results = evaluate(out, task, resamples=0)
+    rmse = results.table.query("model == 'unet' and metric == 'rmse'")["value"]
+    assert len(rmse) and np.isfinite(rmse).all()
+    with pytest.raises(Exception, match="exists"):
+        predict(task, trained, out=out)
+
+
+def test_seeds_make_runs_identical(task: Task, trained: Path, tmp_path: Path) -> None:
+    again = train(tiny_config(), task=task, out_dir=tmp_path, progress=False)
+    a = torch.load(trained, weights_only=True)["state_dict"]
+    b = torch.load(again, weights_only=True)["state_dict"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_ensemble_and_rollout_modules(task: Task) -> None:
+    for options in ({"members": 3, "noise_channels": 2}, {"rollout_steps": 2}):
+        config = tiny_config(module=options)
+        datamodule = build_datamodule(task, config)
+        datamodule.prepare_data()
+        datamodule.setup(None)
+        module = build_module(config, datamodule)
+        batch = next(iter(datamodule.train_dataloader()))
+        loss = module.training_step(batch, 0)
+        loss.backward()
+        assert torch.isfinite(loss)
+        with torch.no_grad():
+            pred = module.predict_step(next(iter(datamodule.predict_dataloader())))
+        members = (options.get("members", 1),) if "members" in options else ()
+        assert pred.shape == (8, 4, *members, 6, 16, 32)
+
+
+def test_two_process_ddp_on_cpu(task: Task, tmp_path: Path) -> None:
+    script = tmp_path / "ddp_run.py"
+    script.write_text(
+        "import sys\n"
+        "from tests.test_training import tiny_config, tiny_task\n"
+        "from climbench.training import train\n"
+        "config = tiny_config(trainer={'strategy': 'ddp', 'devices': 2})\n"
+        "print(train(config, task=tiny_task(sys.argv[1]), out_dir=sys.argv[2], progress=False))\n"
+    )
+    out = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, str(script), str(task.root), str(out)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    load_module(out / "checkpoints" / "last.ckpt")
