@@ -2,7 +2,7 @@
 
 Run from the repository root (see ``benchmarks/README.md``, section "loader")::
 
-    python benchmarks/bench_loader.py                       # about 3 to 4 minutes on 2 cores
+    python benchmarks/bench_loader.py                       # 3 to 5 minutes on 2 cores
     python benchmarks/bench_loader.py --skip-climatelearn   # ours only, under a minute
 
 The ClimateLearn side runs ``../shared/peers/climatelearn_loader_bench.py`` with the Python of

@@ -31,11 +31,13 @@ from climbench.errors import (
 from climbench.evaluation import compare, evaluate, references
 from climbench.evaluation.results import statistics_from_dataset
 from climbench.tasks import forecast as fc_tasks
+from climbench.tasks import get_task
 from tests.test_tasks import (
-    access_task,  # noqa: F401 (fixture)
-    downscaling_tasks,  # noqa: F401 (fixture)
-    emulation_task,  # noqa: F401 (fixture)
-    forecast_task,  # noqa: F401 (fixture)
+    CMIP6,
+    SMALL_LEADS,
+    small_downscaling_tasks,
+    small_forecast_task,
+    small_root,
 )
 
 ERA5_UK = "pydata+xarray-data/era5-2mt-2019-03-uk.grib"
@@ -46,11 +48,11 @@ WIDE = {"COLUMNS": "250"}
 def select(table: pd.DataFrame, **where) -> pd.DataFrame:
     """Rows of a results table matching every ``column=value`` (``level=None``: no level)."""
     sel = np.ones(len(table), dtype=bool)
-    for column, value in where.items():
-        if value is None:
+    for column, wanted in where.items():
+        if wanted is None:
             sel &= table[column].isna().to_numpy()
         else:
-            sel &= (table[column] == value).to_numpy()
+            sel &= (table[column] == wanted).to_numpy()
     return table[sel]
 
 
@@ -78,7 +80,39 @@ def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
 
 
 # ---------------------------------------------------------------------------------------
-# forecast: fixtures
+# tasks (the data of tests/test_tasks.py: the same folder, built once per session)
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def forecast_task(tmp_path_factory):
+    return small_forecast_task(small_root(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def downscaling_tasks(tmp_path_factory):
+    return small_downscaling_tasks(small_root(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def emulation_task(tmp_path_factory):
+    task = get_task("emulation/synthetic", small_root(tmp_path_factory))
+    task.prepare_data()
+    return task
+
+
+@pytest.fixture(scope="session")
+def access_task(tmp_path_factory, shared_data):
+    source = shared_data / CMIP6
+    if not source.is_dir():
+        pytest.skip(f"CMIP6 sample data missing: {source}")
+    task = get_task("emulation/access-esm1-5", small_root(tmp_path_factory))
+    task.prepare_data([source])
+    return task
+
+
+# ---------------------------------------------------------------------------------------
+# forecast: predictions
 # ---------------------------------------------------------------------------------------
 
 
@@ -106,7 +140,8 @@ def inits(forecast_task) -> np.ndarray:
 @pytest.fixture
 def good_pred(forecast_task, perfect, inits) -> xr.Dataset:
     """A valid predictions file (WeatherBench 2 layout: ``geopotential`` with a level dim)."""
-    return fc_tasks.prediction_dataset(forecast_task, perfect, inits)
+    arrays = {name: a.copy() for name, a in perfect.items()}  # tests may write into it
+    return fc_tasks.prediction_dataset(forecast_task, arrays, inits)
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +222,10 @@ def test_forecast_plus_a_constant_has_that_bias(forecast_task, perfect, inits) -
 
 def test_bootstrap_interval_contains_the_point_value(baseline_results) -> None:
     t = baseline_results.table
-    rows = t[t.metric.isin(["rmse", "mae", "bias", "acc"])]
+    # the ACC of the climatology itself is undefined (its anomalies are zero): NaN
+    undefined = (t.model == "climatology") & (t.metric == "acc")
+    assert t[undefined]["value"].isna().all() and t[undefined]["ci_low"].isna().all()
+    rows = t[t.metric.isin(["rmse", "mae", "bias", "acc"]) & ~undefined]
     assert len(rows) > 0 and rows["ci_low"].notna().all()
     assert (rows["ci_low"] <= rows["value"] + 1e-9).all()
     assert (rows["value"] <= rows["ci_high"] + 1e-9).all()
@@ -395,13 +433,22 @@ def test_calibrated_ensemble_gives_crps_and_spread_skill_near_one(
         arrays[name] = (centre[:, :, None] + sigma[name] * noise).astype(np.float32)
     pred = fc_tasks.prediction_dataset(forecast_task, arrays, inits, members=members)
     t = score(pred, forecast_task).table
-    crps = select(t, metric="crps", region="global")
-    mae = select(t, metric="mae", region="global")
-    assert len(crps) == 12  # 3 fields x 4 leads
-    assert (crps["value"].to_numpy() < mae["value"].to_numpy()).all()
-    ratio = select(t, metric="spread_skill", region="global")["value"]
-    assert len(ratio) == 12
-    np.testing.assert_allclose(ratio, 1.0, atol=0.1)
+    for (variable, level), s in zip(
+        [("geopotential", 500.0), ("temperature", 850.0), ("2m_temperature", None)],
+        sigma.values(),
+        strict=True,
+    ):
+        rows = select(t, variable=variable, level=level, region="global")
+        crps = select(rows, metric="crps")["value"]
+        assert len(crps) == len(SMALL_LEADS)
+        # truth and members ~ N(centre, s^2): the fair CRPS is that of N(0, s^2), s / sqrt(pi);
+        # the ensemble mean's error is N(0, s^2 (1 + 1/M)), so its MAE is sqrt(2/pi) times that
+        np.testing.assert_allclose(crps, s / np.sqrt(np.pi), rtol=0.03)
+        mae = select(rows, metric="mae")["value"]
+        np.testing.assert_allclose(mae, s * np.sqrt(2 / np.pi * (1 + 1 / members)), rtol=0.03)
+        spread_skill = select(rows, metric="spread_skill")["value"]
+        assert len(spread_skill) == len(SMALL_LEADS)
+        np.testing.assert_allclose(spread_skill, 1.0, atol=0.03)
 
 
 def test_one_member_ensemble_crps_equals_its_mae(forecast_task, perfect, inits) -> None:
@@ -484,8 +531,13 @@ def test_downscaling_ensemble_gives_crps(downscaling_tasks) -> None:
 # ---------------------------------------------------------------------------------------
 
 
-def test_pattern_scaling_emulates_synthetic_temperature(emulation_task) -> None:
-    results = evaluate(None, emulation_task, resamples=100)
+@pytest.fixture(scope="module")
+def pattern_scaling(emulation_task) -> xr.Dataset:
+    return references.build(emulation_task, "pattern_scaling").load()
+
+
+def test_pattern_scaling_emulates_synthetic_temperature(emulation_task, pattern_scaling) -> None:
+    results = score(pattern_scaling, emulation_task, model="pattern_scaling", resamples=100)
     t = select(results.table, model="pattern_scaling", variable="2m_temperature")
     total = select(t, metric="nrmse_total")
     assert len(total) == 1
@@ -494,22 +546,26 @@ def test_pattern_scaling_emulates_synthetic_temperature(emulation_task) -> None:
     assert value(t, metric="nrmse_total") == pytest.approx(
         value(t, metric="nrmse_spatial") + 5 * value(t, metric="nrmse_global")
     )
+    assert value(t, metric="rmse") > 0
+    assert (select(t, metric="rmse")["n_samples"] == 21).all()  # ssp245, 2080-2100
     assert results.headline()["model"].tolist() == ["pattern_scaling"]
 
 
-def test_emulation_without_resamples_has_no_intervals(emulation_task) -> None:
-    t = evaluate(None, emulation_task, resamples=0).table
+def test_emulation_without_resamples_has_no_intervals(emulation_task, pattern_scaling) -> None:
+    t = score(pattern_scaling, emulation_task, resamples=0).table
+    assert {"nrmse_total", "rmse"} <= set(t.metric)
     assert t["value"].notna().all()
     assert t["ci_low"].isna().all() and t["ci_high"].isna().all()
 
 
-def test_emulation_predictions_in_the_wrong_layout_are_refused(emulation_task) -> None:
-    pred = references.build(emulation_task, "pattern_scaling")
+def test_emulation_predictions_in_the_wrong_layout_are_refused(
+    emulation_task, pattern_scaling
+) -> None:
     with pytest.raises(TimeAxisError) as info:
-        score(pred.rename(year="time"), emulation_task)
+        score(pattern_scaling.rename(year="time"), emulation_task)
     assert info.value.variable == "year"
     with pytest.raises(SchemaError) as info:
-        score(pred.rename({"2m_temperature": "tas"}), emulation_task)
+        score(pattern_scaling.rename({"2m_temperature": "tas"}), emulation_task)
     assert info.value.variable == "2m_temperature"
 
 

@@ -105,13 +105,15 @@ def test_cache_holds_the_normalised_store(store, cache):
 def test_raw_values_and_time_range(store, tmp_path):
     path = build_tensor_cache(
         store,
-        [Channel("temperature", 850)],
+        [Channel("temperature", 850), Channel("geopotential_at_surface")],
         tmp_path / "raw",
         time_range=("2016-01-02", "2016-01-04T18"),
         normalise=False,
     )
     raw = TensorCache.open(path)
-    assert not raw.normalised and raw.constants is None
+    assert not raw.normalised
+    surface = open_prepared(store)["geopotential_at_surface"].values
+    np.testing.assert_array_equal(raw.constants[0], surface)
     truth = open_prepared(store)["temperature"].sel(
         level=850, time=slice("2016-01-02", "2016-01-04T18")
     )

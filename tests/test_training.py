@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import xarray as xr
 import yaml
 
+from climbench.data.formats import harmless_warnings_silenced
 from climbench.errors import SchemaError
 from climbench.evaluation.evaluate import evaluate
 from climbench.tasks import Period, Task, get_task
@@ -29,7 +31,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_task(root: str | Path) -> Task:
-    """forecast/synthetic-5.625 on 11.25 degrees, 2014 only, leads 6-48 h."""
+    """forecast/synthetic-5.625 on 11.25 degrees, 2014 only, leads 6-48 h (the training
+    split ends within the climatology window (30 days) of every test valid time)."""
     spec = get_task("forecast/synthetic-5.625").spec
     spec = dataclasses.replace(
         spec,
@@ -38,17 +41,17 @@ def tiny_task(root: str | Path) -> Task:
         ),
         grid="11.25",
         splits={
-            "train": Period("2014-01-01", "2014-02-28"),
-            "validation": Period("2014-03-01", "2014-03-31"),
-            "test": Period("2014-04-01", "2014-04-30"),
+            "train": Period("2014-09-01", "2014-10-31"),
+            "validation": Period("2014-11-01", "2014-11-10"),
+            "test": Period("2014-11-11", "2014-11-20"),
         },
         forecast=dataclasses.replace(spec.forecast, lead_hours=(6, 12, 24, 48)),
     )
     return Task(spec, root)
 
 
-def tiny_config(**sections: dict) -> TrainConfig:
-    """A UNet that trains in seconds; ``sections`` update the config's sections."""
+def tiny_config(**sections: dict | str) -> TrainConfig:
+    """A UNet that trains in seconds; ``sections`` update the config's sections (or keys)."""
     data = {
         "task": "forecast/synthetic-5.625",
         "seed_everything": 0,
@@ -64,7 +67,7 @@ def tiny_config(**sections: dict) -> TrainConfig:
         },
     }
     for key, value in sections.items():
-        data[key] = {**data.get(key, {}), **value}
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
     return load_config(data)
 
 
@@ -73,6 +76,37 @@ def task(tmp_path_factory: pytest.TempPathFactory) -> Task:
     task = tiny_task(tmp_path_factory.mktemp("training-data"))
     task.prepare_data()
     return task
+
+
+@pytest.fixture(scope="session")
+def downscaling_task(task: Task) -> Task:
+    """downscaling/synthetic-x4 from 11.25 to 5.625 degrees on two months of ``task``'s
+    synthetic weather (prepared from files: the spec's own data take minutes to build)."""
+    source = task.root / "downscaling-source.zarr"
+    (weather,) = (task.root / "sources").glob("*.zarr")
+    with harmless_warnings_silenced():
+        ds = xr.open_zarr(weather).sel(time=slice("2014-01-01", "2014-02-28"))
+    ds = ds[
+        ["2m_temperature", "total_precipitation_6hr", "land_sea_mask", "geopotential_at_surface"]
+    ]
+    for variable in ds.variables.values():
+        variable.encoding.clear()
+    ds.to_zarr(source)
+    spec = get_task("downscaling/synthetic-x4").spec
+    spec = dataclasses.replace(
+        spec,
+        dataset=dataclasses.replace(spec.dataset, kind="files", params={}),
+        grid="5.625",
+        splits={
+            "train": Period("2014-01-01", "2014-01-31"),
+            "validation": Period("2014-02-01", "2014-02-10"),
+            "test": Period("2014-02-11", "2014-02-28"),
+        },
+        downscaling=dataclasses.replace(spec.downscaling, coarse_grid="11.25", fine_grid="5.625"),
+    )
+    downscaling = Task(spec, task.root)
+    downscaling.prepare_data([source, source])
+    return downscaling
 
 
 @pytest.fixture(scope="session")
@@ -103,16 +137,11 @@ def test_one_training_step_decreases_the_loss(task: Task) -> None:
     batch = next(iter(datamodule.train_dataloader()))
     optimizer = torch.optim.AdamW(module.parameters(), lr=1e-3)
 
-    def loss() -> torch.Tensor:
-        return module.loss(
-            module.channel_losses(module(batch["x"], batch["lead_hours"]), batch["y"])
-        )
-
-    before = loss()
+    before = module.batch_loss(batch)
     before.backward()
     optimizer.step()
     with torch.no_grad():
-        assert loss() < before
+        assert module.batch_loss(batch) < before
 
 
 def test_checkpoint_round_trip_gives_identical_predictions(task: Task, trained: Path) -> None:
@@ -134,9 +163,9 @@ def test_predictions_pass_the_scorer(task: Task, trained: Path, tmp_path: Path) 
     ds = predict(task, trained, out=out)
     assert ds.attrs["model"] == "unet" and ds.attrs["task_digest"] == task.spec.digest()
     assert dict(ds["geopotential"].sizes) == {
-        "init_time": 10, "lead_time": 4, "level": 2, "lat": 16, "lon": 32
+        "init_time": 4, "lead_time": 4, "level": 2, "lat": 16, "lon": 32
     }  # fmt: skip
-    results = evaluate(out, task, resamples=0)
+    results = evaluate(out, task, baselines=False, resamples=0)
     rmse = results.table.query("model == 'unet' and metric == 'rmse'")["value"]
     assert len(rmse) and np.isfinite(rmse).all()
     with pytest.raises(Exception, match="exists"):
@@ -158,13 +187,25 @@ def test_ensemble_and_rollout_modules(task: Task) -> None:
         datamodule.setup(None)
         module = build_module(config, datamodule)
         batch = next(iter(datamodule.train_dataloader()))
-        loss = module.training_step(batch, 0)
+        loss = module.batch_loss(batch)
         loss.backward()
         assert torch.isfinite(loss)
         with torch.no_grad():
             pred = module.predict_step(next(iter(datamodule.predict_dataloader())))
         members = (options.get("members", 1),) if "members" in options else ()
-        assert pred.shape == (8, 4, *members, 6, 16, 32)
+        assert pred.shape == (4, 4, *members, 6, 16, 32)
+
+
+def test_downscaling_trains_predicts_and_scores(downscaling_task: Task, tmp_path: Path) -> None:
+    config = tiny_config(task="downscaling/synthetic-x4", data={"train_leads": None})
+    checkpoint = train(config, task=downscaling_task, out_dir=tmp_path / "run", progress=False)
+    assert load_module(checkpoint).hparams.network_args["lead_time"] is False
+    out = tmp_path / "predictions.zarr"
+    ds = predict(downscaling_task, checkpoint, out=out)
+    assert dict(ds["2m_temperature"].sizes) == {"time": 72, "lat": 32, "lon": 64}
+    results = evaluate(out, downscaling_task, baselines=False, resamples=0)
+    rmse = results.table.query("model == 'unet' and metric == 'rmse'")["value"]
+    assert len(rmse) and np.isfinite(rmse).all()
 
 
 def test_two_process_ddp_on_cpu(task: Task, tmp_path: Path) -> None:
@@ -186,5 +227,6 @@ def test_two_process_ddp_on_cpu(task: Task, tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("best.ckpt") == 2  # both ranks ran to the end
     assert (out / "checkpoints" / "last.ckpt").is_file()
     load_module(out / "checkpoints" / "last.ckpt")

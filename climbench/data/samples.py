@@ -47,6 +47,9 @@ class ForecastSamples(Dataset):
             ``(-1, 0)`` gives the fields 6 h before and at the initialisation.
         include_constants: append the cache's constant channels to ``x``.
 
+    ``lead_hours`` holds the hours from each initialisation to each lead, float32
+    ``(init, lead)``, from the cache's times (so irregular time axes are right too).
+
     Raises ValueError when a channel index is not in the cache, or when an input or target
     time falls outside the cache (naming the first such sample).
     """
@@ -172,7 +175,7 @@ def collate_batch(batch: dict) -> dict:
 
 
 def make_loader(
-    dataset: ForecastSamples | FieldPairSamples,
+    dataset: Dataset,
     batch_size: int,
     shuffle: bool,
     num_workers: int = 0,
@@ -180,11 +183,14 @@ def make_loader(
     pin_memory: bool | None = None,
     drop_last: bool = False,
 ) -> DataLoader:
-    """A DataLoader that reads whole batches (``dataset.__getitems__``).
+    """A DataLoader that reads whole batches through ``dataset.__getitems__`` (the datasets
+    here, or any whose ``__getitems__`` returns a dict of batched tensors).
 
     Shuffling draws a new permutation each epoch from a ``torch.Generator`` seeded with
     ``seed``, so the order of every epoch is reproducible. Workers, when any, stay alive
-    between epochs. ``pin_memory`` defaults to whether CUDA is available.
+    between epochs; on a cache in the page cache a batch is read faster than a worker can
+    hand it over, so ``num_workers=0`` is usually fastest (``benchmarks/README.md``,
+    "loader"). ``pin_memory`` defaults to whether CUDA is available.
     """
     generator = torch.Generator().manual_seed(seed)
     sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)

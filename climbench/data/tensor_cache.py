@@ -158,7 +158,7 @@ def build_tensor_cache(
         data.flush()
         del data
         if constant:
-            np.save(tmp / CONSTANTS_FILE, _constants(ds, constant))
+            np.save(tmp / CONSTANTS_FILE, _constants(ds, constant, normalise))
         write_json_atomic(tmp / SIDECAR, sidecar)
     return out
 
@@ -361,13 +361,13 @@ def _decode(
             bar.advance(task)
 
 
-def _constants(ds: xr.Dataset, sources: list[_Source]) -> np.ndarray:
+def _constants(ds: xr.Dataset, sources: list[_Source], normalise: bool) -> np.ndarray:
     fields = []
     for source in sources:
         field = ds[source.channel.variable].values
         if source.level_index is not None:
             field = field[source.level_index]
-        fields.append(_normalised(field, source))
+        fields.append(_normalised(field, source) if normalise else field)
     return np.stack(fields).astype(np.float32)
 
 

@@ -20,6 +20,8 @@ difference; it is significant when the interval excludes zero.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -97,7 +99,9 @@ def score_table(
                 continue
             low = high = None
             if metric in boot:
-                low, high = np.nanpercentile(boot[metric], [2.5, 97.5], axis=0)
+                with warnings.catch_warnings():  # an undefined score (e.g. the ACC of the
+                    warnings.simplefilter("ignore", RuntimeWarning)  # climatology) is NaN
+                    low, high = np.nanpercentile(boot[metric], [2.5, 97.5], axis=0)
             for j, lead in enumerate(_lead_hours(stats)):
                 for r, region in enumerate(stats.regions):
                     if metric == "spectral_divergence" and region != "global":

@@ -10,11 +10,11 @@ import xarray as xr
 
 from climbench.errors import DataFileError, SchemaError
 from climbench.evaluation.aggregate import paired_difference
-from climbench.evaluation.results import statistics_from_dataset
+from climbench.evaluation.results import safe_name, statistics_from_dataset
 
 
 def _load(folder: str | os.PathLike, model: str):
-    path = Path(folder) / "samples" / f"{model}.nc"
+    path = Path(folder) / "samples" / f"{safe_name(model)}.nc"
     if not path.is_file():
         available = sorted(p.stem for p in (Path(folder) / "samples").glob("*.nc"))
         raise DataFileError(

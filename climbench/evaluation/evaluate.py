@@ -72,7 +72,8 @@ def evaluate(
         if not isinstance(predictions, xr.Dataset):
             path = str(predictions)
             predictions = open_predictions(predictions)
-        name = model or predictions.attrs.get("model") or Path(path).stem
+        name = model or predictions.attrs.get("model") or (
+            Path(path).stem if path != "<dataset>" else "model")
         runs.append((str(name), predictions, path))
     task.require_prepared()
     sample_statistics = _statistics(task.kind)

@@ -9,7 +9,8 @@ bootstrap) plus the scores that are not means over samples, as extra table rows:
   99th percentile over the test period (extremes), and ``spectral_ratio``, the forecast's
   zonal power over the truth's at scales the coarse grid cannot resolve (wavenumbers above
   the coarse grid's Nyquist); 1 is right, below 1 too smooth (the usual failure of
-  regression-trained downscaling).
+  regression-trained downscaling). It is computed over the first scored region (the test
+  region of an out-of-region task).
 - emulation: ClimateBench's ``nrmse_spatial``, ``nrmse_global`` and ``nrmse_total`` (and the
   std-normalised ``snrmse_*``) per test scenario over the test years, with bootstrap
   intervals from resampled years.
@@ -68,7 +69,7 @@ def downscaling_statistics(pred: xr.Dataset, task, path: str = "<predictions>"):
     members = int(pred.sizes["member"]) if "member" in pred.dims else 0
     ncell = lat.size * lon.size
     values, stats, extra = {}, {}, []
-    coarse_nyquist = _coarse_nyquist(task)
+    cells = _spectral_cells(task, regions[0], lat, lon)
     for f in task.spec.targets:
         da = validate.field_of(pred, f, path)
         validate.check_dims(da, ("time",), path, f.name)
@@ -90,11 +91,12 @@ def downscaling_statistics(pred: xr.Dataset, task, path: str = "<predictions>"):
         for region, name in zip(regions, names, strict=True):
             q = float(area_mean(qmap, region=region))
             extra.append((f.variable, f.level, name, np.nan, "quantile_error_99", q))
-        if is_periodic(lon) or task.spec.downscaling.crop is not None:
-            w = cell_area_weights(lat)
-            pf = area_zonal_power_array(mean, w).mean(axis=0)
-            pt = area_zonal_power_array(y, w).mean(axis=0)
-            k = slice(coarse_nyquist + 1, None)
+        if cells is not None:
+            rows, cols = cells
+            w = cell_area_weights(lat[rows])
+            pf = area_zonal_power_array(mean[:, rows][:, :, cols], w).mean(axis=0)
+            pt = area_zonal_power_array(y[:, rows][:, :, cols], w).mean(axis=0)
+            k = slice(_coarse_nyquist(task, cols.size) + 1, None)
             extra.append(
                 (
                     f.variable,
@@ -136,13 +138,27 @@ def _quantile_error_map(fm: xr.DataArray, tr: xr.DataArray, y: np.ndarray, q: fl
     return xr.DataArray(f - t, dims=("lat", "lon"), coords={"lat": fm["lat"], "lon": fm["lon"]})
 
 
-def _coarse_nyquist(task) -> int:
-    """Highest zonal wavenumber the coarse grid resolves, on the (cropped) fine grid."""
+def _spectral_cells(task, region, lat: np.ndarray, lon: np.ndarray):
+    """``(rows, cols)`` of the cells the spectral ratio is computed over, or None.
+
+    The cells of the first scored region: the whole grid, or the test region of an
+    out-of-region task, which must not see the cells it was trained on. None when the grid
+    is neither periodic nor a crop (no spectrum is defined).
+    """
+    mask = np.asarray(area_weights(lat, lon, region)) > 0
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    regional = cols.size < lon.size or task.spec.downscaling.crop is not None
+    if not (regional or is_periodic(lon)) or not rows.size or not cols.size:
+        return None
+    return rows, cols
+
+
+def _coarse_nyquist(task, nlon: int) -> int:
+    """Highest zonal wavenumber the coarse grid resolves, over ``nlon`` fine cells."""
     from climbench.data.grids import get_grid
 
     proto = task.spec.downscaling
     ratio = get_grid(proto.fine_grid).lon.size / get_grid(proto.coarse_grid).lon.size
-    nlon = task.template().sizes["lon"]
     return int(nlon / ratio // 2)
 
 

@@ -101,7 +101,7 @@ class Results:
             (tmp / "summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
             (tmp / "samples").mkdir()
             for model, stats in self.statistics.items():
-                statistics_to_dataset(stats).to_netcdf(tmp / "samples" / f"{model}.nc")
+                statistics_to_dataset(stats).to_netcdf(tmp / "samples" / f"{safe_name(model)}.nc")
         return out
 
     def print(self, console: Console | None = None, metric: str | None = None) -> None:
@@ -141,6 +141,11 @@ class Results:
                     cells.append(_cell(r))
                 table.add_row(name, "" if pd.isna(lead) else f"{lead:g}", *cells)
         console.print(table)
+
+
+def safe_name(model: str) -> str:
+    """A model name usable as a file name (path separators and spaces replaced)."""
+    return "".join(c if c.isalnum() or c in "-_.+@" else "_" for c in model)
 
 
 def _cell(rows: pd.DataFrame) -> str:

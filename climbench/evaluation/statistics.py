@@ -29,8 +29,10 @@ Speed: the samples are processed in blocks of a few rows (``_ROWS_BYTES`` of for
 so the truth and climatology rows of a block, gathered by index from arrays of the whole
 verifying period (``truth_rows``, ``climatology_rows``), and every pointwise quantity stay
 in the core's cache; the quantities are written into one reused float32 buffer and reduced
-with a single matrix product per block. Rows whose result is not finite (masked truth) are
-recomputed with the renormalised mean; the common, unmasked case pays nothing for it.
+by matrix products with ``W``, each small enough that BLAS runs it on the calling thread.
+Rows whose result is not finite (masked truth) are recomputed with the renormalised mean;
+the common, unmasked case pays nothing for it. Sums are float32, as the inputs: about
+1e-7 relative (at most a few 1e-7 on the 2048 cells of the 5.625-degree grid).
 """
 
 from __future__ import annotations

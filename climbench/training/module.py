@@ -1,14 +1,15 @@
 """The one LightningModule of climbench: any network, the task's loss, logging, predictions.
 
-:class:`ClimbenchModule` wraps an ``nn.Module`` that maps ``(B, C_in, lat, lon)`` (and
-optionally ``lead_hours`` ``(B,)``) to ``(B, C_out, lat, lon)``, and adds what every task
-shares:
+:class:`ClimbenchModule` wraps an ``nn.Module`` that maps ``(B, C_in, lat, lon)`` to
+``(B, C_out, lat, lon)`` (called as ``network(x, lead_hours)`` with ``lead_hours`` ``(B,)``
+when the batch has lead times, ``network(x)`` otherwise), and adds what every task shares:
 
 - the loss: area-weighted (cell-area weights, mean 1, times an optional ``mask`` (lat, lon)
   from the batch) mean squared error of the normalised targets, averaged over channels
   with per-variable weights; with ``members > 1``, the fair CRPS of an ensemble instead;
-- residual forecasts: a target channel that is also an input is predicted as its value at
-  the initialisation plus the network's output;
+- residual prediction: a target channel that is also an input is predicted as its last
+  input value (at the initialisation; the interpolated field when downscaling) plus the
+  network's output;
 - two forecasting modes: *direct* (``rollout_steps=0``: one network for all leads,
   conditioned on the lead time; the datamodule draws leads uniformly) and *autoregressive*
   (``rollout_steps=K``: the network steps ``step_hours`` ahead, predicting every
@@ -20,7 +21,7 @@ shares:
 - logging of ``train/loss``, ``val/loss`` and, per channel, ``val/rmse_<name>`` in
   physical units (de-normalised with the training statistics);
 - AdamW with a linear warm-up and a cosine decay over the run;
-- :meth:`predict_step`: forecasts in physical units for given leads.
+- :meth:`predict_step`: predictions in physical units (forecasts at given leads).
 
 Every constructor argument is plain data (names, numbers, lists, dicts) and is saved with
 ``save_hyperparameters``, so a checkpoint rebuilds the module under ``torch.load(...,
@@ -173,7 +174,7 @@ class ClimbenchModule(LightningModule):
                 (x.shape[0], self.noise_channels, *x.shape[2:]), device=x.device, dtype=x.dtype
             )
             inputs = torch.cat([x, noise], dim=1)
-        out = self.network(inputs, lead_hours)
+        out = self.network(inputs) if lead_hours is None else self.network(inputs, lead_hours)
         has = self.residual_index >= 0
         if bool(has.any()):
             base = torch.zeros_like(out)
@@ -229,9 +230,13 @@ class ClimbenchModule(LightningModule):
             return [(p, y[:, k]) for k, p in enumerate(preds)]
         return [(self(x, batch.get("lead_hours")), y)]
 
-    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+    def batch_loss(self, batch: dict) -> Tensor:
+        """The training loss of a batch (summed over the steps of a rollout)."""
         mask = batch.get("mask")
-        loss = sum(self.loss(self.channel_losses(p, y, mask)) for p, y in self._pairs(batch))
+        return sum(self.loss(self.channel_losses(p, y, mask)) for p, y in self._pairs(batch))
+
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+        loss = self.batch_loss(batch)
         self.log("train/loss", loss, prog_bar=True, batch_size=len(batch["x"]))
         return loss
 
@@ -252,14 +257,19 @@ class ClimbenchModule(LightningModule):
         sums = self.trainer.strategy.reduce(self._val_sums, reduce_op="sum")
         rmse = torch.sqrt(sums[:-1] / sums[-1].clamp_min(1)) * self.output_std
         for name, value in zip(self.output_names, rmse, strict=True):
-            self.log(f"val/rmse_{name}", value)
+            self.log(f"val/rmse_{name}", value, sync_dist=True)  # equal on all ranks
 
     # -- prediction -----------------------------------------------------------------------
     def predict_step(self, batch: dict, batch_idx: int = 0) -> Tensor:
-        """Forecasts of the targets in physical units at ``batch["lead_hours"]`` (B, L):
-        shape (B, L, C_target, lat, lon), or (B, L, members, C_target, lat, lon)."""
-        x, leads = batch["x"], batch["lead_hours"]
-        if self.rollout_steps:
+        """Predictions of the targets in physical units, (..., C_target, lat, lon).
+
+        Forecasts at ``batch["lead_hours"]`` (B, L) are (B, L, [members], C_target, lat,
+        lon); a batch without leads (downscaling) gives (B, [members], C_target, lat, lon).
+        """
+        x, leads = batch["x"], batch.get("lead_hours")
+        if leads is None:
+            pred = self(x)
+        elif self.rollout_steps:
             steps = leads[0] / self.step_hours
             if not torch.equal(steps, steps.round()) or not bool((leads == leads[0]).all()):
                 raise SchemaError(

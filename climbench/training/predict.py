@@ -2,11 +2,12 @@
 
 :func:`load_module` rebuilds a :class:`~climbench.training.module.ClimbenchModule` from a
 checkpoint with ``torch.load(..., weights_only=True)`` (no pickled code runs: DESIGN.md,
-"nothing is unpickled from a user file"). :func:`predict` forecasts every test init at
-every lead of the task from the inputs only, in physical units, and writes the
-predictions Zarr atomically (:func:`climbench.io.atomic_directory`) in the layout the
-scorer reads (:func:`climbench.tasks.forecast.prediction_dataset`), with the attributes
-``task``, ``task_version``, ``task_digest`` and ``model``; an ensemble has a ``member`` dim.
+"nothing is unpickled from a user file"). :func:`predict` predicts the task's test split
+from its inputs only, in physical units: every test init at every lead for a forecast
+(:func:`climbench.tasks.forecast.prediction_dataset`), every test time on the fine grid
+for downscaling. It writes the predictions Zarr atomically
+(:func:`climbench.io.atomic_directory`) with the attributes ``task``, ``task_version``,
+``task_digest`` and ``model``; an ensemble has a ``member`` dim.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import xarray as xr
 from torch import nn
@@ -23,8 +25,9 @@ from climbench.data.formats import harmless_warnings_silenced
 from climbench.errors import DataFileError, SchemaError
 from climbench.io import atomic_directory, refuse_existing
 from climbench.tasks import Task, get_task
+from climbench.tasks import downscaling as ds_task
 from climbench.tasks.forecast import prediction_dataset
-from climbench.training.datamodules import ForecastDataModule
+from climbench.training.datamodules import datamodule_for
 from climbench.training.module import ClimbenchModule
 
 
@@ -95,7 +98,7 @@ def predict(
     _check_fields(module, task, checkpoint)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     module.to(device)
-    datamodule = ForecastDataModule(task, batch_size=batch_size, cache_dir=cache_dir)
+    datamodule = datamodule_for(task, batch_size=batch_size, cache_dir=cache_dir)
     datamodule.prepare_data()
     datamodule.setup("predict")
     torch.manual_seed(seed)
@@ -104,10 +107,13 @@ def predict(
         for batch in datamodule.predict_dataloader():
             batch = {k: v.to(device) for k, v in batch.items()}
             chunks.append(module.predict_step(batch).float().cpu().numpy())
-    pred = np.concatenate(chunks)  # (init, lead, [member], channel, lat, lon)
+    pred = np.concatenate(chunks)  # (sample, [lead], [member], channel, lat, lon)
     arrays = {name: pred[..., k, :, :] for k, name in enumerate(module.target_names)}
     members = module.members if module.members > 1 else 0
-    ds = prediction_dataset(task, arrays, datamodule.predict_inits, members=members)
+    if task.kind == "forecast":
+        ds = prediction_dataset(task, arrays, datamodule.predict_inits, members=members)
+    else:
+        ds = _field_dataset(task, arrays, datamodule.predict_times, members)
     ds.attrs["model"] = model_name or str(module.hparams.get("network") or "custom")
     if out is not None:
         _write(ds, Path(out), overwrite)
@@ -129,10 +135,26 @@ def _check_fields(module: ClimbenchModule, task: Task, checkpoint: str | os.Path
         )
 
 
+def _field_dataset(
+    task: Task, arrays: dict[str, np.ndarray], times: pd.DatetimeIndex, members: int
+) -> xr.Dataset:
+    """Downscaling predictions (time, [member], lat, lon) on the task's fine grid."""
+    fine = ds_task.fine(task)
+    dims = ["time", *(["member"] if members else []), "lat", "lon"]
+    data = {
+        f.name: xr.DataArray(
+            arrays[f.name], dims=dims, attrs={"units": fine[f.variable].attrs.get("units", "")}
+        )
+        for f in task.spec.targets
+    }
+    coords = {"time": times.values, "lat": fine["lat"].values, "lon": fine["lon"].values}
+    return xr.Dataset(data, coords=coords, attrs=task.attrs())
+
+
 def _write(ds: xr.Dataset, out: Path, overwrite: bool) -> None:
-    """Write ``ds`` as Zarr with one chunk per init time, atomically."""
+    """Write ``ds`` as Zarr with one chunk per init (or time), atomically."""
     encoding = {
-        name: {"chunks": tuple(1 if d == "init_time" else n for d, n in da.sizes.items())}
+        name: {"chunks": tuple(1 if d in ("init_time", "time") else n for d, n in da.sizes.items())}
         for name, da in ds.data_vars.items()
     }
     with atomic_directory(out, overwrite=overwrite) as tmp, harmless_warnings_silenced():

@@ -34,8 +34,14 @@ from climbench.training.config import (
     with_overrides,
     write_config,
 )
-from climbench.training.datamodules import ForecastDataModule
+from climbench.training.datamodules import (
+    DownscalingDataModule,
+    ForecastDataModule,
+    datamodule_for,
+)
 from climbench.training.module import ClimbenchModule
+
+DataModule = ForecastDataModule | DownscalingDataModule
 
 
 def train(
@@ -103,29 +109,29 @@ def train(
     return Path(checkpoint.best_model_path or checkpoint.last_model_path)
 
 
-def build_datamodule(task: Task, config: TrainConfig) -> ForecastDataModule:
+def build_datamodule(task: Task, config: TrainConfig) -> DataModule:
     """The datamodule of ``task``'s kind with the config's data options."""
-    if task.kind != "forecast":
-        raise SchemaError(
-            "training is not available for this task kind yet",
-            variable=task.name,
-            expected="a forecasting task",
-            found=f"kind {task.kind}",
-        )
     data = config.data
-    return ForecastDataModule(
-        task,
-        batch_size=data.batch_size,
-        num_workers=data.num_workers,
-        train_leads=data.train_leads,
-        seed=config.seed_everything,
-        cache_dir=data.cache_dir,
-        rollout_steps=config.module.rollout_steps,
-    )
+    options = {
+        "batch_size": data.batch_size,
+        "num_workers": data.num_workers,
+        "seed": config.seed_everything,
+        "cache_dir": data.cache_dir,
+    }
+    if task.kind == "forecast":
+        options |= {"train_leads": data.train_leads, "rollout_steps": config.module.rollout_steps}
+    elif data.train_leads is not None or config.module.rollout_steps:
+        raise SchemaError(
+            "forecasting options for a task that is not a forecast",
+            variable="data.train_leads" if data.train_leads else "module.rollout_steps",
+            expected="no lead times or rollout",
+            found=f"a {task.kind} task",
+        )
+    return datamodule_for(task, **options)
 
 
 def build_module(
-    config: TrainConfig, datamodule: ForecastDataModule, network: nn.Module | None = None
+    config: TrainConfig, datamodule: DataModule, network: nn.Module | None = None
 ) -> ClimbenchModule:
     """A :class:`ClimbenchModule` for the config's network (or ``network``) and data."""
     opts, optim = config.module, config.optimizer
@@ -144,10 +150,11 @@ def build_module(
     )
 
 
-def network_args(config: TrainConfig, datamodule: ForecastDataModule) -> dict:
-    """The config's ``init_args`` plus the sizes the data fix (input channels with the noise
-    channels, output channels: the targets, or every input for a rollout; the grid), for
-    the constructor arguments the network has and the config leaves out."""
+def network_args(config: TrainConfig, datamodule: DataModule) -> dict:
+    """The config's ``init_args`` plus what the data fix (input channels with the noise
+    channels, output channels: the targets, or every input for a rollout; the grid; whether
+    there is a lead time), for the constructor arguments the network has and the config
+    leaves out."""
     model, opts = config.model, config.module
     if model.name not in MODELS:
         raise SchemaError(
@@ -164,6 +171,7 @@ def network_args(config: TrainConfig, datamodule: ForecastDataModule) -> dict:
         "in_variables": in_channels,
         "out_channels": len(outputs),
         "img_size": list(datamodule.grid_shape()),
+        "lead_time": datamodule.lead_conditioned,
     }
     args = dict(model.init_args)
     args.update({k: v for k, v in sizes.items() if k in parameters and k not in args})
