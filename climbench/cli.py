@@ -15,6 +15,7 @@ from rich.console import Console
 from climbench.data.synthetic.cli import synth_app
 from climbench.errors import ClimbenchError
 from climbench.tasks.cli import compare_command, evaluate_command, tasks_app
+from climbench.training.cli import predict_command, train_command
 
 app = typer.Typer(
     help="climbench: benchmark suite for ML on weather and climate data.",
@@ -27,6 +28,8 @@ data_app.add_typer(synth_app, name="synth")
 app.add_typer(tasks_app, name="tasks")
 app.command("evaluate")(evaluate_command)
 app.command("compare")(compare_command)
+app.command("train")(train_command)
+app.command("predict")(predict_command)
 console = Console()
 error_console = Console(stderr=True)
 

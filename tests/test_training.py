@@ -1,7 +1,9 @@
-"""The training layer on a tiny forecasting task: loss, checkpoints, predictions, DDP, seeds.
+"""The training layer on tiny tasks: loss, checkpoints, predictions, DDP, seeds, downscaling.
 
-The task is forecast/synthetic-5.625 cut down (one synthetic year on an 11.25 degree grid,
-two months of training, four leads), built once per session.
+Both tasks are cut-down variants of registered tasks, prepared (as ``files`` datasets) from
+three months of synthetic weather built once per session: forecast/synthetic-5.625 on an
+11.25 degree grid with two months of training and four leads, and downscaling/synthetic-x4
+from 11.25 to 5.625 degrees.
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import xarray as xr
 import yaml
 
-from climbench.data.formats import harmless_warnings_silenced
+from climbench.data.synthetic import weather
 from climbench.errors import SchemaError
 from climbench.evaluation.evaluate import evaluate
 from climbench.tasks import Period, Task, get_task
@@ -30,15 +31,16 @@ from climbench.training.train import build_datamodule, build_module
 REPO = Path(__file__).resolve().parents[1]
 
 
+SOURCE = "weather.zarr"  # the synthetic weather both tasks are prepared from
+
+
 def tiny_task(root: str | Path) -> Task:
-    """forecast/synthetic-5.625 on 11.25 degrees, 2014 only, leads 6-48 h (the training
+    """forecast/synthetic-5.625 on 11.25 degrees, autumn 2014, leads 6-48 h (the training
     split ends within the climatology window (30 days) of every test valid time)."""
     spec = get_task("forecast/synthetic-5.625").spec
     spec = dataclasses.replace(
         spec,
-        dataset=dataclasses.replace(
-            spec.dataset, params={"grid": "5.625", "years": [2014, 2014], "seed": 0}
-        ),
+        dataset=dataclasses.replace(spec.dataset, kind="files", params={}),
         grid="11.25",
         splits={
             "train": Period("2014-09-01", "2014-10-31"),
@@ -46,6 +48,23 @@ def tiny_task(root: str | Path) -> Task:
             "test": Period("2014-11-11", "2014-11-20"),
         },
         forecast=dataclasses.replace(spec.forecast, lead_hours=(6, 12, 24, 48)),
+    )
+    return Task(spec, root)
+
+
+def tiny_downscaling_task(root: str | Path) -> Task:
+    """downscaling/synthetic-x4 from 11.25 to 5.625 degrees, autumn 2014."""
+    spec = get_task("downscaling/synthetic-x4").spec
+    spec = dataclasses.replace(
+        spec,
+        dataset=dataclasses.replace(spec.dataset, kind="files", params={}),
+        grid="5.625",
+        splits={
+            "train": Period("2014-09-01", "2014-10-15"),
+            "validation": Period("2014-10-16", "2014-10-31"),
+            "test": Period("2014-11-01", "2014-11-15"),
+        },
+        downscaling=dataclasses.replace(spec.downscaling, coarse_grid="11.25", fine_grid="5.625"),
     )
     return Task(spec, root)
 
@@ -72,41 +91,29 @@ def tiny_config(**sections: dict | str) -> TrainConfig:
 
 
 @pytest.fixture(scope="session")
-def task(tmp_path_factory: pytest.TempPathFactory) -> Task:
-    task = tiny_task(tmp_path_factory.mktemp("training-data"))
-    task.prepare_data()
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root with three months of synthetic weather at 5.625 degrees."""
+    root = tmp_path_factory.mktemp("training-data")
+    ds = weather(grid="5.625", years=(2014, 2014), seed=0)
+    ds = ds.sel(time=slice("2014-08-31", "2014-11-30")).chunk({"time": 64})
+    for variable in ds.variables.values():
+        variable.encoding.clear()
+    ds.to_zarr(root / SOURCE)
+    return root
+
+
+@pytest.fixture(scope="session")
+def task(data_root: Path) -> Task:
+    task = tiny_task(data_root)
+    task.prepare_data([data_root / SOURCE])
     return task
 
 
 @pytest.fixture(scope="session")
-def downscaling_task(task: Task) -> Task:
-    """downscaling/synthetic-x4 from 11.25 to 5.625 degrees on two months of ``task``'s
-    synthetic weather (prepared from files: the spec's own data take minutes to build)."""
-    source = task.root / "downscaling-source.zarr"
-    (weather,) = (task.root / "sources").glob("*.zarr")
-    with harmless_warnings_silenced():
-        ds = xr.open_zarr(weather).sel(time=slice("2014-01-01", "2014-02-28"))
-    ds = ds[
-        ["2m_temperature", "total_precipitation_6hr", "land_sea_mask", "geopotential_at_surface"]
-    ]
-    for variable in ds.variables.values():
-        variable.encoding.clear()
-    ds.to_zarr(source)
-    spec = get_task("downscaling/synthetic-x4").spec
-    spec = dataclasses.replace(
-        spec,
-        dataset=dataclasses.replace(spec.dataset, kind="files", params={}),
-        grid="5.625",
-        splits={
-            "train": Period("2014-01-01", "2014-01-31"),
-            "validation": Period("2014-02-01", "2014-02-10"),
-            "test": Period("2014-02-11", "2014-02-28"),
-        },
-        downscaling=dataclasses.replace(spec.downscaling, coarse_grid="11.25", fine_grid="5.625"),
-    )
-    downscaling = Task(spec, task.root)
-    downscaling.prepare_data([source, source])
-    return downscaling
+def downscaling_task(data_root: Path) -> Task:
+    task = tiny_downscaling_task(data_root)
+    task.prepare_data([data_root / SOURCE, data_root / SOURCE])
+    return task
 
 
 @pytest.fixture(scope="session")
@@ -181,7 +188,7 @@ def test_seeds_make_runs_identical(task: Task, trained: Path, tmp_path: Path) ->
 
 def test_ensemble_and_rollout_modules(task: Task) -> None:
     for options in ({"members": 3, "noise_channels": 2}, {"rollout_steps": 2}):
-        config = tiny_config(module=options)
+        config = tiny_config(module=options, data={"batch_size": 4})
         datamodule = build_datamodule(task, config)
         datamodule.prepare_data()
         datamodule.setup(None)
@@ -202,7 +209,7 @@ def test_downscaling_trains_predicts_and_scores(downscaling_task: Task, tmp_path
     assert load_module(checkpoint).hparams.network_args["lead_time"] is False
     out = tmp_path / "predictions.zarr"
     ds = predict(downscaling_task, checkpoint, out=out)
-    assert dict(ds["2m_temperature"].sizes) == {"time": 72, "lat": 32, "lon": 64}
+    assert dict(ds["2m_temperature"].sizes) == {"time": 60, "lat": 32, "lon": 64}
     results = evaluate(out, downscaling_task, baselines=False, resamples=0)
     rmse = results.table.query("model == 'unet' and metric == 'rmse'")["value"]
     assert len(rmse) and np.isfinite(rmse).all()

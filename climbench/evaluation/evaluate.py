@@ -7,6 +7,7 @@ statistics pass, so the results table always has the baselines beside the model.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -47,7 +48,7 @@ def _statistics(kind: str):
 
 
 def evaluate(
-    predictions: xr.Dataset | str | os.PathLike | None,
+    predictions: xr.Dataset | str | os.PathLike | Mapping | None,
     task: Task | str,
     *,
     model: str | None = None,
@@ -57,8 +58,9 @@ def evaluate(
     """Score ``predictions`` (and the task's reference baselines) on ``task``.
 
     Args:
-        predictions: a predictions dataset or file in the task's layout, or None to score
-            only the baselines.
+        predictions: a predictions dataset or file in the task's layout, a mapping of model
+            names to datasets or files (several models in one table), or None to score only
+            the baselines.
         task: a :class:`Task` or its name (data under ``$CLIMBENCH_DATA``).
         model: the model's name in the table (default: the file's ``model`` attribute, or
             its file name).
@@ -67,14 +69,19 @@ def evaluate(
     """
     task = get_task(task) if isinstance(task, str) else task
     runs: list[tuple[str, xr.Dataset, str]] = []
-    if predictions is not None:  # a missing file is reported before any data are built
+    items = (
+        list(predictions.items())
+        if isinstance(predictions, Mapping)
+        else ([] if predictions is None else [(model, predictions)])
+    )
+    for name, pred in items:  # a missing file is reported before any data are built
         path = "<dataset>"
-        if not isinstance(predictions, xr.Dataset):
-            path = str(predictions)
-            predictions = open_predictions(predictions)
-        name = model or predictions.attrs.get("model") or (
+        if not isinstance(pred, xr.Dataset):
+            path = str(pred)
+            pred = open_predictions(pred)
+        name = name or pred.attrs.get("model") or (
             Path(path).stem if path != "<dataset>" else "model")
-        runs.append((str(name), predictions, path))
+        runs.append((str(name), pred, path))
     task.require_prepared()
     sample_statistics = _statistics(task.kind)
     wanted = task.spec.baselines if baselines is True else (baselines or [])

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dask
+import dask.array as dsa
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -98,20 +99,34 @@ def _in_blocks(pred: xr.Dataset) -> xr.Dataset:
     return pred.assign(lazy)
 
 
-def _aligned_blocks(arrays: dict[str, xr.DataArray]) -> tuple[dict[str, list], list[int]]:
-    """Dask blocks along init_time (whole along the other dims), the same for every field.
+def _per_block(arrays: list[xr.DataArray], fn) -> list:
+    """``fn(start, *blocks)`` for every block of init times, the same blocks for every array
+    (the init chunks of the first, whole along the other dims), in one ``dask.compute``.
 
-    All fields follow the init chunks of the first, so one task sees the same inits of
-    every field. The blocks keep their graphs unoptimised, so a chunk that feeds two fields
-    (two levels of one variable) is one task, read once, in the single ``dask.compute``.
+    One blockwise layer over all arrays: a chunk that feeds two arrays (two levels of one
+    variable) is one task, read once, and the graph stays one task per block (a
+    ``dask.delayed`` call per block would carry, and cull, the whole graph each).
     """
-    inits = next(iter(arrays.values())).chunks[0]
-    blocks = {}
-    for name, da in arrays.items():
-        da = da.chunk({d: inits if d == "init_time" else -1 for d in da.dims})
-        blocks[name] = list(da.data.to_delayed(optimize_graph=False).ravel())
-    starts = np.concatenate([[0], np.cumsum(inits)[:-1]]).astype(int).tolist()
-    return blocks, starts
+    inits = arrays[0].chunks[0]
+    data = [a.chunk({d: inits if d == "init_time" else -1 for d in a.dims}).data for a in arrays]
+
+    ndim = data[0].ndim
+
+    def run(*blocks: np.ndarray, block_info=None) -> np.ndarray:  # noqa: ANN001
+        out = np.empty((1,) * ndim, dtype=object)
+        out.flat[0] = fn(block_info[0]["array-location"][0][0], *blocks)
+        return out
+
+    # one object per block; no axis is dropped, which would make dask concatenate (copy)
+    result = dsa.map_blocks(
+        run,
+        *data,
+        chunks=((1,) * len(inits), *[(1,)] * (ndim - 1)),
+        dtype=object,
+        meta=np.empty((0,) * ndim, dtype=object),
+    )
+    (computed,) = dask.compute(result)
+    return list(computed.ravel())
 
 
 def _regions(task, lat: np.ndarray, lon: np.ndarray) -> tuple[list[str], np.ndarray]:
@@ -221,13 +236,8 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
             out["10m_wind"] = (vse.reshape(n, nlead, *vse.shape[1:]), None)
         return out
 
-    blocks, starts = _aligned_blocks(fields)
-    work = [
-        dask.delayed(block_stats)(start, *(blocks[name][i] for name in fields))
-        for i, start in enumerate(starts)
-    ]
     with progress_bar(f"scoring {path}", enabled=False):
-        (computed,) = dask.compute(work)
+        computed = _per_block(list(fields.values()), block_stats)
 
     values, stats, spectra = {}, {}, {}
     for name in computed[0]:
