@@ -151,14 +151,15 @@ def data_vocabulary() -> None:
 
 @app.command("run")
 def run(
-    workdir: Path = typer.Option(Path("data"), help="Where the data and results go."),
-    years: str = typer.Option("2016-2018", help="Years of synthetic weather to generate."),
-    seed: int = typer.Option(0, help="Seed of the synthetic data."),
+    workdir: Path = typer.Option(Path("data"), help="Where the data, runs and predictions go."),
+    results: Path = typer.Option(None, help="Results folder (default WORKDIR/results)."),
+    task: list[str] = typer.Option(None, "--task", help="Run only these tasks (repeatable)."),
 ) -> None:
-    """The default job on the embedded synthetic data (no network needed)."""
-    from climbench.run import default_run
+    """The default job on the embedded synthetic data (no network needed): train the
+    baselines on a forecasting, a downscaling and an emulation task and score them."""
+    from climbench.run import RUN_TASKS, default_run
 
-    default_run(workdir, years=years, seed=seed, console=console)
+    default_run(workdir, results, tuple(task) if task else RUN_TASKS, console=console)
 
 
 def main() -> None:

@@ -1,50 +1,93 @@
-"""The default job, ``climbench run``: the suite end to end on the embedded synthetic data.
+"""The default job, ``climbench run``: data -> task -> model -> predictions -> scores.
 
-Today it covers the data layer: generate (or reuse) synthetic ERA5-like weather, prepare a
-training store with normalisation statistics over the training years only, and describe
-it. Tasks, baselines and scoring extend this job as they land.
+On the embedded synthetic data (no network), for one task of each kind:
+
+- ``forecast/synthetic-5.625``: the UNet and ClimaX configs of ``baselines/`` trained under
+  Lightning, beside persistence and climatology;
+- ``downscaling/synthetic-x4-europe``: closed-form ridge (and any network config for the
+  task in ``baselines/``), beside bilinear and conservative interpolation;
+- ``emulation/synthetic``: closed-form ridge (and any network config), beside pattern
+  scaling.
+
+Each task's data are generated on first use and reused after; each model's predictions go
+to ``<workdir>/predictions`` and each task's results (tables, summary, per-sample
+statistics) to ``<results>/<task>``. The printed tables are the task's headline metric.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 
-from climbench.data.describe import print_summary
-from climbench.data.prepare import open_prepared, prepare, read_manifest
-from climbench.data.synthetic import write_weather
+from climbench.evaluation import evaluate
+from climbench.tasks import Task, get_task
+
+RUN_TASKS = ("forecast/synthetic-5.625", "downscaling/synthetic-x4-europe", "emulation/synthetic")
+#: the repository's baseline configs (an editable install keeps them beside the package)
+BASELINES = Path(__file__).resolve().parents[1] / "baselines"
+
+
+def baseline_configs(task_name: str, root: Path = BASELINES) -> list[Path]:
+    """Network configs in ``baselines/`` whose ``task`` is ``task_name``, sorted."""
+    found = []
+    for path in sorted(root.rglob("*.yaml")) if root.is_dir() else []:
+        data = yaml.safe_load(path.read_text()) or {}
+        if isinstance(data, dict) and data.get("task") == task_name:
+            found.append(path)
+    return found
+
+
+def _run_task(task: Task, workdir: Path, results_dir: Path, console: Console) -> None:
+    from climbench.training import predict, train
+    from climbench.training.cli import fit_closed_form
+    from climbench.training.config import load_config
+
+    console.rule(f"[bold]{task.id}")
+    start = time.perf_counter()
+    task.prepare_data(progress=True)
+    console.print(f"data ready in {time.perf_counter() - start:.0f} s: {task.data_dir}")
+    slug = task.name.replace("/", "-")
+    predictions = {}
+    if task.kind != "forecast":
+        start = time.perf_counter()
+        ds, info = fit_closed_form(task, "ridge")
+        predictions["ridge"] = ds
+        console.print(f"ridge fitted in closed form in {time.perf_counter() - start:.0f} s "
+                      f"({info})")
+    for config in baseline_configs(task.name):
+        name = load_config(config).model.name
+        start = time.perf_counter()
+        run_dir = workdir / "runs" / f"{slug}-{config.stem}"
+        checkpoint = train(config, out_dir=run_dir, data_root=task.root, progress=True)
+        out = workdir / "predictions" / f"{slug}-{config.stem}.zarr"
+        predictions[name] = predict(task, checkpoint, out=out, overwrite=True,
+                                    model_name=name)
+        console.print(f"{config.stem}: trained and predicted in "
+                      f"{time.perf_counter() - start:.0f} s ({checkpoint})")
+    start = time.perf_counter()
+    results = evaluate(predictions, task)
+    results.write(results_dir / slug)
+    results.print(console)
+    console.print(f"scored in {time.perf_counter() - start:.0f} s; results in "
+                  f"{results_dir / slug}")
 
 
 def default_run(
     workdir: str | Path = "data",
-    years: str = "2016-2018",
-    seed: int = 0,
+    results_dir: str | Path | None = None,
+    tasks: tuple[str, ...] = RUN_TASKS,
     console: Console | None = None,
 ) -> Path:
-    """Run the default job in ``workdir``; returns the prepared store.
-
-    The last year of ``years`` is held out of the normalisation statistics (it plays the
-    test split), so the statistics never see test data.
-    """
+    """Run the default job; returns the results folder."""
     console = console or Console()
     workdir = Path(workdir)
-    first, last = (int(y) for y in (years.split("-") if "-" in years else (years, years)))
-    source = workdir / f"synth-weather-5.625-{first}-{last}-seed{seed}.zarr"
-    if source.exists():
-        console.print(f"[cyan]reusing[/] {source}")
-    else:
-        write_weather(source, grid="5.625", years=(first, last), seed=seed, progress=True)
-    stats_end = str(last - 1) if last > first else str(last)
-    store = workdir / "prepared-synth-weather-5.625.zarr"
-    prepare(source, store, stats_period=(str(first), stats_end), overwrite=True, progress=True)
-    manifest = read_manifest(store)
-    print_summary(open_prepared(store), str(store), console=console)
-    period = manifest["stats_period"]
-    console.print(
-        f"normalisation statistics over {period['start']} .. {period['end']} "
-        f"({period['steps']} steps):"
-    )
-    for name, stats in manifest["stats"].items():
-        console.print(f"  {name}: mean {stats['mean']}, std {stats['std']}", highlight=False)
-    return store
+    results = Path(results_dir) if results_dir is not None else workdir / "results"
+    start = time.perf_counter()
+    for name in tasks:
+        _run_task(get_task(name, root=workdir), workdir, results, console)
+    console.print(f"[bold]climbench run[/] finished in {time.perf_counter() - start:.0f} s; "
+                  f"results in {results}")
+    return results

@@ -6,9 +6,11 @@ The scorer reduces each prediction value once to per-sample, per-region area-wei
 own from xarray fields. On small random forecasts both must agree to 1e-6 relative: RMSE,
 MSE, MAE, bias, ACC and wind-vector RMSE, with masked (NaN) truth cells, and CRPS and
 spread-skill for an ensemble. The reference gets float64 copies of the float32 data, so it
-is exact and the tolerance bounds the scorer's float32 sums alone. Last, the scorer runs
-end to end on the small forecast task of ``tests/test_tasks.py``, where it reads the truth
-and the climatology from the prepared stores and picks them by index at each valid time.
+is exact and the tolerance bounds the scorer's float32 sums alone. The scorer reads the
+truth with :func:`climbench.data.prepare.load_prepared`, whose shard reader must give what
+zarr gives. Last, the scorer runs end to end on the small forecast task of
+``tests/test_tasks.py``, where it reads the truth and the climatology from the prepared
+stores and picks them by index at each valid time.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ import pytest
 import xarray as xr
 
 from climbench import metrics
+from climbench.data import prepare as prepare_module
+from climbench.data.grids import get_grid
+from climbench.errors import StoreError
 from climbench.evaluation.aggregate import score_table
 from climbench.evaluation.evaluate import evaluate
 from climbench.evaluation.forecast import SampleStatistics
@@ -195,6 +200,72 @@ def test_one_member_crps_is_the_mae() -> None:
     one = field_statistics(x[:, 0], y, _weights())
     assert stat_names(False, 1) == ("se", "ae", "e")
     np.testing.assert_array_equal(one, field_statistics(x.mean(axis=1), y, _weights()))
+
+
+# ---------------------------------------------------------------------------------------
+# the truth reader
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=[1, 4], ids=["time_chunk=1", "time_chunk=4"])
+def small_store(request, tmp_path_factory):
+    """A prepared store with shards of a few steps (so reads cross shard and chunk edges)
+    and one all-NaN step of ``2m_temperature`` (an inner chunk zarr never writes)."""
+    grid = get_grid("5.625")
+    rng = np.random.default_rng(12)
+    time = pd.date_range("2000-01-01", periods=41, freq="6h")
+    t2m = (280 + 10 * rng.standard_normal((time.size, *grid.shape))).astype(np.float32)
+    t2m[7] = np.nan
+    z = (5e4 + 1e3 * rng.standard_normal((time.size, 2, *grid.shape))).astype(np.float32)
+    ds = xr.Dataset(
+        {
+            "2m_temperature": (("time", "lat", "lon"), t2m, {"units": "K"}),
+            "geopotential": (("time", "level", "lat", "lon"), z, {"units": "m2 s-2"}),
+        },
+        coords={"time": time, "level": ("level", [500.0, 850.0], {"units": "hPa"})} | grid.coords(),
+    )
+    patch = pytest.MonkeyPatch()
+    patch.setattr(prepare_module, "SHARD_BYTES", 10 * NCELL * 4)  # 10 steps of t2m a shard
+    out = tmp_path_factory.mktemp("store") / "s.zarr"
+    try:
+        prepare_module.prepare(ds, out, time_chunk=request.param)
+    finally:
+        patch.undo()
+    return out
+
+
+@pytest.mark.parametrize(
+    "time_range",
+    [
+        None,
+        ("2000-01-01T06", "2000-01-01T18"),  # inside one shard
+        ("2000-01-02T06", "2000-01-09T18"),  # across shards, from and to mid-chunk
+        ("2000-01-03T00", "2000-01-03T00"),  # one step
+        ("2000-01-09", "2000-12-31"),  # to the end, a partly filled last shard
+    ],
+)
+def test_load_prepared_reads_what_zarr_reads(small_store, time_range) -> None:
+    variables = ["2m_temperature", "geopotential"]
+    for name in variables:  # the shard reader, not the zarr fallback
+        assert prepare_module._read_time_steps(small_store / name, 0, 1) is not None
+    got = prepare_module.load_prepared(small_store, variables, time_range)
+    want = xr.open_zarr(small_store, chunks=None)[variables]
+    if time_range is not None:
+        want = want.sel(time=slice(*time_range))
+    xr.testing.assert_identical(got, want.load())
+
+
+def test_load_prepared_refuses_a_corrupt_shard_index(small_store, tmp_path) -> None:
+    import shutil
+
+    copy = tmp_path / "s.zarr"
+    shutil.copytree(small_store, copy)
+    shard = copy / "2m_temperature" / "c" / "0" / "0" / "0"
+    raw = bytearray(shard.read_bytes())
+    raw[-10] ^= 0xFF  # a byte of the index, before its checksum
+    shard.write_bytes(bytes(raw))
+    with pytest.raises(StoreError, match="checksum"):
+        prepare_module.load_prepared(copy, ["2m_temperature"])
 
 
 # ---------------------------------------------------------------------------------------

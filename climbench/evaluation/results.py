@@ -118,7 +118,8 @@ class Results:
         title = f"{spec.id}: {metric} ({region}); 95% bootstrap interval in brackets"
         table = Table(title=title)
         table.add_column("field")
-        table.add_column("lead (h)", justify="right")
+        if leads:
+            table.add_column("lead (h)", justify="right")
         for m in models:
             table.add_column(m, justify="right")
         fields = t[["variable", "level"]].drop_duplicates().itertuples(index=False)
@@ -139,7 +140,7 @@ class Results:
                         )
                     ]
                     cells.append(_cell(r))
-                table.add_row(name, "" if pd.isna(lead) else f"{lead:g}", *cells)
+                table.add_row(name, *([f"{lead:g}"] if leads else []), *cells)
         console.print(table)
 
 

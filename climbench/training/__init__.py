@@ -3,8 +3,9 @@
 - :class:`ClimbenchModule` (:mod:`.module`): wraps any network with the task's loss
   (area-weighted, per-variable weights; fair CRPS for ensembles), residual and lead-time
   conditioned or autoregressive forecasting, logging and prediction.
-- :class:`ForecastDataModule` (:mod:`.datamodules`): tensor-cache loaders of a forecasting
-  task (train, validation, and test inputs only).
+- :class:`ForecastDataModule`, :class:`DownscalingDataModule` (:mod:`.datamodules`):
+  tensor-cache loaders of a task (train, validation, and test inputs only);
+  :func:`datamodule_for` picks one by task kind.
 - :func:`load_config` (:mod:`.config`): YAML configs in LightningCLI style.
 - :func:`train` (:mod:`.train`) and :func:`predict` / :func:`load_module` (:mod:`.predict`):
   config to checkpoint to predictions file, the library side of ``climbench train`` and
@@ -12,15 +13,21 @@
 """
 
 from climbench.training.config import TrainConfig, load_config
-from climbench.training.datamodules import ForecastDataModule
+from climbench.training.datamodules import (
+    DownscalingDataModule,
+    ForecastDataModule,
+    datamodule_for,
+)
 from climbench.training.module import ClimbenchModule
 from climbench.training.predict import load_module, predict
 from climbench.training.train import train
 
 __all__ = [
     "ClimbenchModule",
+    "DownscalingDataModule",
     "ForecastDataModule",
     "TrainConfig",
+    "datamodule_for",
     "load_config",
     "load_module",
     "predict",

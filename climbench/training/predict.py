@@ -116,7 +116,7 @@ def predict(
         ds = _field_dataset(task, arrays, datamodule.predict_times, members)
     ds.attrs["model"] = model_name or str(module.hparams.get("network") or "custom")
     if out is not None:
-        _write(ds, Path(out), overwrite)
+        write_predictions(ds, out, overwrite)
     return ds
 
 
@@ -151,8 +151,8 @@ def _field_dataset(
     return xr.Dataset(data, coords=coords, attrs=task.attrs())
 
 
-def _write(ds: xr.Dataset, out: Path, overwrite: bool) -> None:
-    """Write ``ds`` as Zarr with one chunk per init (or time), atomically."""
+def write_predictions(ds: xr.Dataset, out: str | os.PathLike, overwrite: bool = False) -> None:
+    """Write a predictions dataset as Zarr with one chunk per init (or time), atomically."""
     encoding = {
         name: {"chunks": tuple(1 if d in ("init_time", "time") else n for d, n in da.sizes.items())}
         for name, da in ds.data_vars.items()

@@ -60,7 +60,8 @@ def train(
         config_or_path: a :class:`TrainConfig`, a YAML path or a mapping.
         task: train on this task (a name, or a :class:`Task` for a custom spec) instead of
             the config's.
-        model: a network name to use instead of the config's (with its default sizes), or
+        model: a network name to use instead of the config's (with its default sizes
+            unless it is the config's own), or
             an ``nn.Module`` to wrap (not saved in the checkpoint: pass it again to
             :func:`~climbench.training.predict.load_module`).
         max_epochs: override ``trainer.max_epochs``.
@@ -76,7 +77,7 @@ def train(
         overrides["task"] = task if isinstance(task, str) else task.name
     if max_epochs is not None:
         overrides["trainer.max_epochs"] = max_epochs
-    if isinstance(model, str):
+    if isinstance(model, str) and model != config.model.name:
         overrides["model"] = {"name": model, "init_args": {}}
     config = with_overrides(config, **overrides) if overrides else config
     lightning.seed_everything(config.seed_everything, workers=True, verbose=False)
@@ -104,7 +105,6 @@ def train(
             enable_model_summary=progress,
             **config.trainer.kwargs(),
         )
-    with _quiet(not progress):
         trainer.fit(module, datamodule=datamodule)
     return Path(checkpoint.best_model_path or checkpoint.last_model_path)
 
