@@ -224,7 +224,7 @@ def _read_time_steps(array: Path, start: int, stop: int) -> np.ndarray | None:
         return None
     shard_steps, chunk_steps, dtype, fill = layout
     shape = tuple(meta["shape"])
-    out = np.empty((stop - start, *shape[1:]), dtype=dtype)
+    out = np.empty((stop - start, *shape[1:]), dtype=dtype.newbyteorder("="))
     per_shard = shard_steps // chunk_steps
     index_bytes = 16 * per_shard + 4
     rest = "/".join(["0"] * (len(shape) - 1))
@@ -268,7 +268,7 @@ def _read_time_steps(array: Path, start: int, stop: int) -> np.ndarray | None:
 
 
 def _shard_layout(meta: dict) -> tuple[int, int, np.dtype, float] | None:
-    """(steps per shard, steps per inner chunk, dtype, fill value) of an array written by
+    """(steps per shard, steps per inner chunk, stored dtype, fill value) of an array written by
     :func:`prepare` (sharded along time only; little-endian, zstd inner chunks; default
     chunk keys), or None for any other layout."""
     codecs = meta.get("codecs", [])
@@ -294,7 +294,8 @@ def _shard_layout(meta: dict) -> tuple[int, int, np.dtype, float] | None:
     ):
         return None
     special = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
-    return shard[0], chunk[0], np.dtype(meta["data_type"]), special.get(fill, fill)
+    dtype = np.dtype(meta["data_type"]).newbyteorder("<")
+    return shard[0], chunk[0], dtype, special.get(fill, fill)
 
 
 def _require_complete(store: PathLike) -> None:

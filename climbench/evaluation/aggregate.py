@@ -38,6 +38,12 @@ def resample_counts(n: int, resamples: int, seed: int = BOOTSTRAP_SEED) -> np.nd
     return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
 
 
+def _resampled_means(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """(resamples, ...) means of ``values`` (sample, ...) under normalised ``counts``."""
+    n = values.shape[0]
+    return (counts @ values.reshape(n, -1)).reshape(-1, *values.shape[1:])
+
+
 def _per_sample(values: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Statistics by name, adding the per-sample ACC (values: (sample, lead, region, stat))."""
     s = {name: values[..., k] for k, name in enumerate(names)}
@@ -82,7 +88,7 @@ def score_table(
         point = _scores({k: v.mean(axis=0) for k, v in per.items()}, stats.members)
         boot = (
             _scores(
-                {k: np.einsum("bs,s...->b...", counts, v) for k, v in per.items()}, stats.members
+                {k: _resampled_means(counts, v) for k, v in per.items()}, stats.members
             )
             if counts is not None
             else {}
@@ -161,7 +167,7 @@ def paired_difference(
         per = _per_sample(stats.values[field], stats.stats[field])
         point = _scores({k: v.mean(axis=0) for k, v in per.items()}, stats.members)[metric]
         boot = _scores(
-            {k: np.einsum("bs,s...->b...", counts, v) for k, v in per.items()}, stats.members
+            {k: _resampled_means(counts, v) for k, v in per.items()}, stats.members
         )[metric]
         results.append((point, boot))
     diff = results[0][0] - results[1][0]

@@ -33,7 +33,7 @@ def open_predictions(path: str | os.PathLike) -> xr.Dataset:
         )
     with harmless_warnings_silenced():
         if p.is_dir():
-            return xr.open_zarr(p, chunks={})
+            return xr.open_zarr(p, chunks=None)  # the scorer reads blocks of inits itself
         return xr.open_dataset(p, chunks={})
 
 
@@ -71,7 +71,7 @@ def evaluate(
     runs: list[tuple[str, xr.Dataset, str]] = []
     items = (
         list(predictions.items())
-        if isinstance(predictions, Mapping)
+        if isinstance(predictions, Mapping) and not isinstance(predictions, xr.Dataset)
         else ([] if predictions is None else [(model, predictions)])
     )
     for name, pred in items:  # a missing file is reported before any data are built
