@@ -55,24 +55,25 @@ def _run_task(task: Task, workdir: Path, results_dir: Path, console: Console) ->
         start = time.perf_counter()
         ds, info = fit_closed_form(task, "ridge")
         predictions["ridge"] = ds
-        console.print(f"ridge fitted in closed form in {time.perf_counter() - start:.0f} s "
-                      f"({info})")
+        console.print(
+            f"ridge fitted in closed form in {time.perf_counter() - start:.0f} s ({info})"
+        )
     for config in baseline_configs(task.name):
         name = load_config(config).model.name
         start = time.perf_counter()
         run_dir = workdir / "runs" / f"{slug}-{config.stem}"
         checkpoint = train(config, out_dir=run_dir, data_root=task.root, progress=True)
         out = workdir / "predictions" / f"{slug}-{config.stem}.zarr"
-        predictions[name] = predict(task, checkpoint, out=out, overwrite=True,
-                                    model_name=name)
-        console.print(f"{config.stem}: trained and predicted in "
-                      f"{time.perf_counter() - start:.0f} s ({checkpoint})")
+        predictions[name] = predict(task, checkpoint, out=out, overwrite=True, model_name=name)
+        console.print(
+            f"{config.stem}: trained and predicted in "
+            f"{time.perf_counter() - start:.0f} s ({checkpoint})"
+        )
     start = time.perf_counter()
     results = evaluate(predictions, task)
     results.write(results_dir / slug)
     results.print(console)
-    console.print(f"scored in {time.perf_counter() - start:.0f} s; results in "
-                  f"{results_dir / slug}")
+    console.print(f"scored in {time.perf_counter() - start:.0f} s; results in {results_dir / slug}")
 
 
 def default_run(
@@ -88,6 +89,8 @@ def default_run(
     start = time.perf_counter()
     for name in tasks:
         _run_task(get_task(name, root=workdir), workdir, results, console)
-    console.print(f"[bold]climbench run[/] finished in {time.perf_counter() - start:.0f} s; "
-                  f"results in {results}")
+    console.print(
+        f"[bold]climbench run[/] finished in {time.perf_counter() - start:.0f} s; "
+        f"results in {results}"
+    )
     return results

@@ -87,9 +87,7 @@ def score_table(
         per = _per_sample(values, stats.stats[name])
         point = _scores({k: v.mean(axis=0) for k, v in per.items()}, stats.members)
         boot = (
-            _scores(
-                {k: _resampled_means(counts, v) for k, v in per.items()}, stats.members
-            )
+            _scores({k: _resampled_means(counts, v) for k, v in per.items()}, stats.members)
             if counts is not None
             else {}
         )
@@ -166,9 +164,9 @@ def paired_difference(
     for stats in (a, b):
         per = _per_sample(stats.values[field], stats.stats[field])
         point = _scores({k: v.mean(axis=0) for k, v in per.items()}, stats.members)[metric]
-        boot = _scores(
-            {k: _resampled_means(counts, v) for k, v in per.items()}, stats.members
-        )[metric]
+        boot = _scores({k: _resampled_means(counts, v) for k, v in per.items()}, stats.members)[
+            metric
+        ]
         results.append((point, boot))
     diff = results[0][0] - results[1][0]
     low, high = np.nanpercentile(results[0][1] - results[1][1], [2.5, 97.5], axis=0)

@@ -79,8 +79,9 @@ def evaluate(
         if not isinstance(pred, xr.Dataset):
             path = str(pred)
             pred = open_predictions(pred)
-        name = name or pred.attrs.get("model") or (
-            Path(path).stem if path != "<dataset>" else "model")
+        name = (
+            name or pred.attrs.get("model") or (Path(path).stem if path != "<dataset>" else "model")
+        )
         runs.append((str(name), pred, path))
     task.require_prepared()
     sample_statistics = _statistics(task.kind)

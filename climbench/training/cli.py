@@ -26,41 +26,59 @@ def fit_closed_form(task, model: str):
 
     if model == "pattern_scaling":
         if task.kind != "emulation":
-            raise SchemaError("pattern scaling is an emulation baseline", variable=model,
-                              expected="an emulation task", found=task.id)
+            raise SchemaError(
+                "pattern scaling is an emulation baseline",
+                variable=model,
+                expected="an emulation task",
+                found=task.id,
+            )
         return references.build(task, "pattern_scaling").assign_attrs(model=model), {}
-    fitters = {"emulation": closed_form.ridge_emulation,
-               "downscaling": closed_form.ridge_downscaling}
+    fitters = {
+        "emulation": closed_form.ridge_emulation,
+        "downscaling": closed_form.ridge_downscaling,
+    }
     if task.kind not in fitters:
-        raise SchemaError("no closed-form ridge for this task kind", variable=model,
-                          expected="an emulation or downscaling task", found=task.id,
-                          hint="for forecasting, train a network (--model unet or climax)")
+        raise SchemaError(
+            "no closed-form ridge for this task kind",
+            variable=model,
+            expected="an emulation or downscaling task",
+            found=task.id,
+            hint="for forecasting, train a network (--model unet or climax)",
+        )
     return fitters[task.kind](task)
 
 
 def train_command(
     config: Path = typer.Option(None, "--config", help="YAML config (baselines/...)."),
     task: str = typer.Option(None, "--task", help="Task name (overrides the config's)."),
-    model: str = typer.Option(None, "--model", help="unet, climax, cnn_lstm, ridge or "
-                              "pattern_scaling (overrides the config's)."),
+    model: str = typer.Option(
+        None,
+        "--model",
+        help="unet, climax, cnn_lstm, ridge or pattern_scaling (overrides the config's).",
+    ),
     max_epochs: int = typer.Option(None, "--max-epochs", help="Override trainer.max_epochs."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/<task>-<model>)."),
-    predictions: Path = typer.Option(None, "--predictions", help="Also write the test "
-                                     "predictions here (closed-form models always do)."),
+    predictions: Path = typer.Option(
+        None,
+        "--predictions",
+        help="Also write the test predictions here (closed-form models always do).",
+    ),
     data_root: Path = typer.Option(None, "--data-root", help="Task data folder."),
 ) -> None:
     """Train a baseline on a task; print the checkpoint (or the predictions file)."""
     from climbench.tasks import get_task
 
     if config is None and (task is None or model is None):
-        raise SchemaError("nothing to train", expected="--config FILE, or --task and --model",
-                          found="neither")
+        raise SchemaError(
+            "nothing to train", expected="--config FILE, or --task and --model", found="neither"
+        )
     if model in CLOSED_FORM:
         the_task = get_task(task, data_root)
         the_task.prepare_data(progress=True)
         ds, info = fit_closed_form(the_task, model)
         target = predictions or Path("runs") / f"{the_task.name.replace('/', '-')}-{model}" / (
-            "predictions.zarr")
+            "predictions.zarr"
+        )
         from climbench.training.predict import write_predictions
 
         write_predictions(ds, target, overwrite=True)
@@ -69,8 +87,9 @@ def train_command(
     from climbench.training import predict, train
 
     source = config if config is not None else {"task": task, "model": {"name": model}}
-    checkpoint = train(source, task=task, model=model, max_epochs=max_epochs, out_dir=out,
-                       data_root=data_root)
+    checkpoint = train(
+        source, task=task, model=model, max_epochs=max_epochs, out_dir=out, data_root=data_root
+    )
     console.print(f"checkpoint: {checkpoint}")
     if predictions is not None:
         the_task = task or _config_task(config)
@@ -95,6 +114,7 @@ def predict_command(
     """Write a checkpoint's predictions for the task's test split (task layout, Zarr)."""
     from climbench.training import predict
 
-    predict(task, checkpoint, out=out, batch_size=batch_size, data_root=data_root,
-            overwrite=overwrite)
+    predict(
+        task, checkpoint, out=out, batch_size=batch_size, data_root=data_root, overwrite=overwrite
+    )
     console.print(f"predictions: {out}")
