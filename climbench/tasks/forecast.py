@@ -197,8 +197,10 @@ def template(task) -> xr.Dataset:
 def prediction_dataset(task, arrays: dict[str, np.ndarray], inits, members: int = 0) -> xr.Dataset:
     """Wrap per-field arrays (init, lead, [member], lat, lon) in the predictions layout.
 
-    Level fields are written as ``variable`` with a ``level`` dim, as the WeatherBench 2
-    layout; units and task attributes are attached.
+    Each target field is one variable named by :attr:`Field.name` (``geopotential_500``):
+    the scorer also reads the WeatherBench 2 form (``geopotential`` with a ``level`` dim), but
+    targets at different levels per variable would NaN-pad a shared ``level`` coordinate.
+    Units and the task attributes are attached.
     """
     spec = task.spec
     store = open_store(task)
@@ -209,19 +211,10 @@ def prediction_dataset(task, arrays: dict[str, np.ndarray], inits, members: int 
         "lon": store["lon"].values,
     }
     dims = ["init_time", "lead_time", *(["member"] if members else []), "lat", "lon"]
-    per_var: dict[str, list[tuple[float | None, np.ndarray]]] = {}
-    for f in spec.targets:
-        per_var.setdefault(f.variable, []).append((f.level, arrays[f.name]))
-    out = {}
-    for variable, parts in per_var.items():
-        units = store[variable].attrs.get("units", "")
-        if parts[0][0] is None:
-            out[variable] = xr.DataArray(parts[0][1], dims=dims, attrs={"units": units})
-        else:
-            levels = [lev for lev, _ in parts]
-            data = np.stack([a for _, a in parts], axis=dims.index("lat"))
-            ldims = [*dims[:-2], "level", "lat", "lon"]
-            out[variable] = xr.DataArray(
-                data, dims=ldims, coords={"level": levels}, attrs={"units": units}
-            )
+    out = {
+        f.name: xr.DataArray(
+            arrays[f.name], dims=dims, attrs={"units": store[f.variable].attrs.get("units", "")}
+        )
+        for f in spec.targets
+    }
     return xr.Dataset(out, coords=coords, attrs=task.attrs())
