@@ -44,7 +44,12 @@ import zarr
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from climbench.data.formats import harmless_warnings_silenced
-from climbench.data.prepare import MANIFEST, read_manifest
+from climbench.data.prepare import (
+    MANIFEST,
+    _read_time_steps,
+    _stored_values_are_decoded,
+    read_manifest,
+)
 from climbench.errors import ClimbenchError, CoordinateError, StoreError, VariableNotFoundError
 from climbench.io import atomic_directory, refuse_existing, write_json_atomic
 
@@ -154,7 +159,7 @@ def build_tensor_cache(
     with atomic_directory(out, overwrite=overwrite) as tmp:
         tmp.mkdir(parents=True)
         data = np.lib.format.open_memmap(tmp / DATA_FILE, mode="w+", dtype=np.float32, shape=shape)
-        _decode(ds, varying, window, data, normalise, progress)
+        _decode(ds, store, varying, window, data, normalise, progress)
         data.flush()
         del data
         if constant:
@@ -325,13 +330,18 @@ def _time_window(ds: xr.Dataset, time_range: TimeRange, store: Path) -> slice:
 
 def _decode(
     ds: xr.Dataset,
+    store: Path,
     sources: list[_Source],
     window: slice,
     data: np.ndarray,
     normalise: bool,
     progress: bool,
 ) -> None:
-    """Fill ``data`` block by block: each variable is read once per block, all its levels."""
+    """Fill ``data`` block by block: each variable is read once per block, all its levels.
+
+    Arrays in the layout :func:`climbench.data.prepare.prepare` writes are read shard by
+    shard with the prepared-store reader (no per-chunk zarr overhead); others through zarr.
+    """
     by_variable: dict[str, list[tuple[int, _Source]]] = {}
     for position, source in enumerate(sources):
         by_variable.setdefault(source.channel.variable, []).append((position, source))
@@ -354,7 +364,11 @@ def _decode(
             stop = min(start + steps, window.stop)
             rows = slice(start - window.start, stop - window.start)
             for variable, members in by_variable.items():
-                block = ds[variable].variable[start:stop].values
+                block = None
+                if _stored_values_are_decoded(ds[variable]):
+                    block = _read_time_steps(store / variable, start, stop)
+                if block is None:
+                    block = ds[variable].variable[start:stop].values
                 for position, source in members:
                     field = block if source.level_index is None else block[:, source.level_index]
                     data[rows, position] = _normalised(field, source) if normalise else field
