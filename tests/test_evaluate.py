@@ -141,7 +141,16 @@ def inits(forecast_task) -> np.ndarray:
 def good_pred(forecast_task, perfect, inits) -> xr.Dataset:
     """A valid predictions file (WeatherBench 2 layout: ``geopotential`` with a level dim)."""
     arrays = {name: a.copy() for name, a in perfect.items()}  # tests may write into it
-    return fc_tasks.prediction_dataset(forecast_task, arrays, inits)
+    flat = fc_tasks.prediction_dataset(forecast_task, arrays, inits)
+    out = {}
+    for f in forecast_task.spec.targets:  # level fields as `variable` over levels 500, 850
+        # (the target level's values at both levels: the scorer must select the right one)
+        da = flat[f.name]
+        if f.level is not None:
+            da = xr.concat([da, da.copy()], dim="level").assign_coords(level=[500.0, 850.0])
+            da = da.transpose("init_time", "lead_time", "level", "lat", "lon")
+        out[f.variable] = da
+    return xr.Dataset(out, attrs=flat.attrs)
 
 
 @pytest.fixture(scope="module")
