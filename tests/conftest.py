@@ -26,6 +26,9 @@ import pandas as pd
 import pytest
 import xarray as xr
 
+from climbench.tasks import Task, get_task
+from tests import small_tasks
+
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -242,3 +245,33 @@ def synthetic_era5(
 def make_dataset() -> Callable[..., xr.Dataset]:
     """The :func:`synthetic_era5` factory as a fixture."""
     return synthetic_era5
+
+
+# -- small task variants, built once per session (tests/small_tasks.py) ---------------
+
+
+@pytest.fixture(scope="session")
+def forecast_task(tmp_path_factory) -> Task:
+    return small_tasks.small_forecast_task(small_tasks.small_root(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def downscaling_tasks(tmp_path_factory) -> dict[str, Task]:
+    return small_tasks.small_downscaling_tasks(small_tasks.small_root(tmp_path_factory))
+
+
+@pytest.fixture(scope="session")
+def emulation_task(tmp_path_factory) -> Task:
+    task = get_task("emulation/synthetic", small_tasks.small_root(tmp_path_factory))
+    task.prepare_data()
+    return task
+
+
+@pytest.fixture(scope="session")
+def access_task(tmp_path_factory, shared_data) -> Task:
+    source = shared_data / small_tasks.CMIP6
+    if not source.is_dir():
+        pytest.skip(f"CMIP6 sample data missing: {source}")
+    task = get_task("emulation/access-esm1-5", small_tasks.small_root(tmp_path_factory))
+    task.prepare_data([source])
+    return task

@@ -1,6 +1,6 @@
 """Scoring predictions against tasks: scores, intervals, validation, results and the CLI.
 
-Runs on the small task variants of ``tests/test_tasks.py`` (same session data folder):
+Runs on the small task variants of ``tests/small_tasks.py`` (session fixtures in conftest):
 a three-month synthetic forecast task (12 test inits x leads 6, 24, 72, 240 h), one month
 of the x4 downscaling pair, the registered synthetic emulation task, the real ACCESS-ESM1-5
 CMIP6 files and the real ERA5 UK GRIB file (``../shared/data``, skipped when absent).
@@ -31,14 +31,7 @@ from climbench.errors import (
 from climbench.evaluation import compare, evaluate, references
 from climbench.evaluation.results import statistics_from_dataset
 from climbench.tasks import forecast as fc_tasks
-from climbench.tasks import get_task
-from tests.test_tasks import (
-    CMIP6,
-    SMALL_LEADS,
-    small_downscaling_tasks,
-    small_forecast_task,
-    small_root,
-)
+from tests.small_tasks import SMALL_LEADS
 
 ERA5_UK = "pydata+xarray-data/era5-2mt-2019-03-uk.grib"
 OTHER_GRIB = "ecmwf+cfgrib/tests/sample-data/era5-levels-members.grib"
@@ -77,38 +70,6 @@ def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
     out = capsys.readouterr()
     code = info.value.code
     return (0 if code is None else code), out.out + out.err
-
-
-# ---------------------------------------------------------------------------------------
-# tasks (the data of tests/test_tasks.py: the same folder, built once per session)
-# ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def forecast_task(tmp_path_factory):
-    return small_forecast_task(small_root(tmp_path_factory))
-
-
-@pytest.fixture(scope="session")
-def downscaling_tasks(tmp_path_factory):
-    return small_downscaling_tasks(small_root(tmp_path_factory))
-
-
-@pytest.fixture(scope="session")
-def emulation_task(tmp_path_factory):
-    task = get_task("emulation/synthetic", small_root(tmp_path_factory))
-    task.prepare_data()
-    return task
-
-
-@pytest.fixture(scope="session")
-def access_task(tmp_path_factory, shared_data):
-    source = shared_data / CMIP6
-    if not source.is_dir():
-        pytest.skip(f"CMIP6 sample data missing: {source}")
-    task = get_task("emulation/access-esm1-5", small_root(tmp_path_factory))
-    task.prepare_data([source])
-    return task
 
 
 # ---------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from climbench.evaluation.statistics import (
 )
 from climbench.metrics.weights import area_weights
 from climbench.tasks import forecast as fc_tasks
-from tests.test_tasks import small_forecast_task, small_root
+from tests.small_tasks import small_forecast_task, small_root
 
 REGIONS = ["global", "tropics", "extratropics"]
 RTOL = 1e-6

@@ -200,11 +200,17 @@ def load_prepared(
         ds = ds.isel(time=slice(start, stop))
     data = {}
     for name, da in ds.data_vars.items():
-        fast = None
-        if da.dims[:1] == ("time",) and _stored_values_are_decoded(da):
-            fast = _read_time_steps(Path(store) / str(name), start, stop)
+        fast = read_steps(store, da, start, stop) if da.dims[:1] == ("time",) else None
         data[name] = da.copy(data=fast) if fast is not None else da.load()
     return ds.assign(data).load()
+
+
+def read_steps(store: PathLike, da: xr.DataArray, start: int, stop: int) -> np.ndarray | None:
+    """Time steps ``start:stop`` of ``da`` (a variable of the prepared ``store``, opened with
+    xarray) read shard by shard, or None when its layout or encoding needs zarr's reader."""
+    if not _stored_values_are_decoded(da):
+        return None
+    return _read_time_steps(Path(store) / str(da.name), start, stop)
 
 
 def _stored_values_are_decoded(da: xr.DataArray) -> bool:

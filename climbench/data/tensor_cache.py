@@ -44,12 +44,7 @@ import zarr
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from climbench.data.formats import harmless_warnings_silenced
-from climbench.data.prepare import (
-    MANIFEST,
-    _read_time_steps,
-    _stored_values_are_decoded,
-    read_manifest,
-)
+from climbench.data.prepare import MANIFEST, read_manifest, read_steps
 from climbench.errors import ClimbenchError, CoordinateError, StoreError, VariableNotFoundError
 from climbench.io import atomic_directory, refuse_existing, write_json_atomic
 
@@ -364,9 +359,7 @@ def _decode(
             stop = min(start + steps, window.stop)
             rows = slice(start - window.start, stop - window.start)
             for variable, members in by_variable.items():
-                block = None
-                if _stored_values_are_decoded(ds[variable]):
-                    block = _read_time_steps(store / variable, start, stop)
+                block = read_steps(store, ds[variable], start, stop)
                 if block is None:
                     block = ds[variable].variable[start:stop].values
                 for position, source in members:

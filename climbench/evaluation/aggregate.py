@@ -29,7 +29,18 @@ from climbench.evaluation.forecast import SampleStatistics
 from climbench.metrics.spectral import i_divergence_array
 
 BOOTSTRAP_SEED = 20260101
-LOWER_IS_BETTER = {"rmse", "mse", "mae", "crps", "wind_vector_rmse", "spectral_divergence"}
+#: columns of a score table (the results table adds task, version and model in front)
+SCORE_COLUMNS = [
+    "variable",
+    "level",
+    "region",
+    "lead_hours",
+    "metric",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n_samples",
+]
 
 
 def resample_counts(n: int, resamples: int, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
@@ -123,20 +134,7 @@ def score_table(
                             n,
                         )
                     )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "variable",
-            "level",
-            "region",
-            "lead_hours",
-            "metric",
-            "value",
-            "ci_low",
-            "ci_high",
-            "n_samples",
-        ],
-    )
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def _lead_hours(stats: SampleStatistics) -> list[float]:

@@ -24,25 +24,13 @@ import xarray as xr
 
 from climbench.data.grids import cell_area_weights, is_periodic
 from climbench.evaluation import validate
-from climbench.evaluation.aggregate import resample_counts
+from climbench.evaluation.aggregate import SCORE_COLUMNS, resample_counts
 from climbench.evaluation.forecast import SampleStatistics
 from climbench.evaluation.regions import task_regions
 from climbench.evaluation.statistics import field_statistics, region_weight_matrix, stat_names
 from climbench.metrics import area_mean, climatebench_scores, quantile_error
 from climbench.metrics.spectral import area_zonal_power_array
 from climbench.metrics.weights import area_weights
-
-EXTRA_COLUMNS = [
-    "variable",
-    "level",
-    "region",
-    "lead_hours",
-    "metric",
-    "value",
-    "ci_low",
-    "ci_high",
-    "n_samples",
-]
 
 
 def _weights(task, lat, lon):
@@ -119,7 +107,7 @@ def downscaling_statistics(pred: xr.Dataset, task, path: str = "<predictions>"):
         notes,
     )
     rows = pd.DataFrame(
-        [(*r, np.nan, np.nan, len(truth["time"])) for r in extra], columns=EXTRA_COLUMNS
+        [(*r, np.nan, np.nan, len(truth["time"])) for r in extra], columns=SCORE_COLUMNS
     )
     return stats_obj, rows
 
@@ -219,7 +207,7 @@ def emulation_statistics(pred: xr.Dataset, task, path: str = "<predictions>", re
                 )
     samples = np.arange(values[task.spec.targets[0].name].shape[0])
     stats_obj = SampleStatistics("sample", samples, None, names, values, stats, 0, {}, notes)
-    return stats_obj, pd.DataFrame(extra, columns=EXTRA_COLUMNS)
+    return stats_obj, pd.DataFrame(extra, columns=SCORE_COLUMNS)
 
 
 def _indices(counts: np.ndarray) -> np.ndarray:

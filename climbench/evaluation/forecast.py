@@ -22,7 +22,6 @@ import xarray as xr
 
 from climbench.data.grids import cell_area_weights, is_periodic
 from climbench.data.prepare import load_prepared
-from climbench.data.progress import progress_bar
 from climbench.errors import DataValueError
 from climbench.evaluation import validate
 from climbench.evaluation.statistics import (
@@ -236,8 +235,7 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
             out["10m_wind"] = (vse.reshape(n, nlead, *vse.shape[1:]), None)
         return out
 
-    with progress_bar(f"scoring {path}", enabled=False):
-        computed = _per_block(list(fields.values()), block_stats)
+    computed = _per_block(list(fields.values()), block_stats)
 
     values, stats, spectra = {}, {}, {}
     for name in computed[0]:

@@ -24,23 +24,11 @@ import xarray as xr
 from rich.console import Console
 from rich.table import Table
 
+from climbench.evaluation.aggregate import SCORE_COLUMNS
 from climbench.evaluation.forecast import SampleStatistics
 from climbench.io import atomic_directory
 
-COLUMNS = [
-    "task",
-    "version",
-    "model",
-    "variable",
-    "level",
-    "region",
-    "lead_hours",
-    "metric",
-    "value",
-    "ci_low",
-    "ci_high",
-    "n_samples",
-]
+COLUMNS = ["task", "version", "model", *SCORE_COLUMNS]
 
 
 @dataclass

@@ -102,8 +102,3 @@ def write_climatology(clim: xr.Dataset, out: Path, overwrite: bool = True) -> Pa
     with atomic_directory(out, overwrite=overwrite) as tmp:
         clim.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=3)
     return out
-
-
-def climatology_field(clim: xr.Dataset, field: Field) -> xr.DataArray:
-    """One field of a climatology written by :func:`compute_climatology`."""
-    return clim[field.name]

@@ -119,7 +119,7 @@ def _cmip6(task, sources) -> xr.Dataset:
     return xr.concat(parts, dim="scenario", join="outer")
 
 
-def _train_rows(ds: xr.Dataset, spec: TaskSpec) -> xr.Dataset:
+def train_rows(ds: xr.Dataset, spec: TaskSpec) -> xr.Dataset:
     """The training rows: the training scenarios minus any held-out years."""
     out = ds.sel(scenario=list(spec.emulation.train_scenarios))
     hold = spec.emulation.holdout_period
@@ -142,12 +142,12 @@ def build(task, sources, *, overwrite: bool, progress: bool) -> None:
     ds = ds.astype("float32").load()
     reference = spec.emulation.anomaly_reference
     if reference is not None:
-        base = _train_rows(ds, spec).sel(scenario=reference).mean("year")
+        base = train_rows(ds, spec).sel(scenario=reference).mean("year")
         for f in spec.targets:
             ds[f.variable] = (ds[f.variable] - base[f.variable]).assign_attrs(
                 ds[f.variable].attrs, anomaly_reference=f"{reference} training-years mean"
             )
-    train = _train_rows(ds, spec)
+    train = train_rows(ds, spec)
     stats = {}
     for name in ds.data_vars:
         values = np.asarray(train[name].values, dtype=np.float64)
@@ -188,7 +188,7 @@ def split_rows(task, split: str) -> xr.Dataset:
     spec, ds = task.spec, open_store(task)
     e = spec.emulation
     if split == "train":
-        return _train_rows(ds, spec)
+        return train_rows(ds, spec)
     if split == "validation":
         if e.validation_scenarios:
             return ds.sel(scenario=list(e.validation_scenarios))
@@ -243,7 +243,7 @@ def pattern_scaling_baseline(task) -> xr.Dataset:
 
     spec = task.spec
     forcings = spec.emulation.forcings
-    train = _train_rows(open_store(task), spec)
+    train = train_rows(open_store(task), spec)
     x = forcing_features(train, forcings)
     names = [f.name for f in spec.targets]
     fields = np.concatenate(

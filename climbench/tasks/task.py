@@ -159,7 +159,7 @@ class Task:
         return self._kind_module().truth(self)
 
     def template(self) -> xr.Dataset:
-        """An all-NaN-free skeleton of the expected predictions (coords and attrs only)."""
+        """The expected predictions' coordinates and attributes (no data variables)."""
         self.require_prepared()
         return self._kind_module().template(self)
 

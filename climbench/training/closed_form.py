@@ -82,7 +82,7 @@ def ridge_emulation(task) -> tuple[xr.Dataset, dict]:
     """Fit on the training rows, select alpha on validation, predict the test scenarios."""
     e = task.spec.emulation
     store = em_task.open_store(task)
-    train_years = em_task._train_rows(store, task.spec)["year"].values
+    train_years = em_task.train_rows(store, task.spec)["year"].values
     x_train, y_train = _emulation_xy(task, store, e.train_scenarios, train_years)
     if e.validation_scenarios:
         x_val, y_val = _emulation_xy(task, store, e.validation_scenarios)
