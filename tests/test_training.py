@@ -204,6 +204,22 @@ def test_ensemble_and_rollout_modules(task: Task) -> None:
         assert pred.shape == (4, 4, *members, 6, 16, 32)
 
 
+def test_bf16_mixed_precision_is_configuration(task: Task, tmp_path: Path) -> None:
+    """bf16-mixed trains through the same code on CPU autocast as on a GPU: the residual
+    and the loss stay float32 (an H100 run found the residual add failing under bf16)."""
+    for options in ({}, {"members": 2, "noise_channels": 1}, {"rollout_steps": 2}):
+        config = tiny_config(module=options, trainer={"precision": "bf16-mixed"})
+        checkpoint = train(config, task=task, out_dir=tmp_path / str(len(options)), progress=False)
+        module = load_module(checkpoint)
+        assert all(p.dtype == torch.float32 for p in module.parameters())
+        datamodule = build_datamodule(task, config)
+        datamodule.setup("fit")
+        batch = next(iter(datamodule.train_dataloader()))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = module(batch["x"], batch.get("lead_hours"))
+        assert out.dtype == torch.float32 and torch.isfinite(out).all()
+
+
 def test_downscaling_trains_predicts_and_scores(downscaling_task: Task, tmp_path: Path) -> None:
     config = tiny_config(task="downscaling/synthetic-x4", data={"train_leads": None})
     checkpoint = train(config, task=downscaling_task, out_dir=tmp_path / "run", progress=False)

@@ -175,6 +175,9 @@ class ClimbenchModule(LightningModule):
             )
             inputs = torch.cat([x, noise], dim=1)
         out = self.network(inputs) if lead_hours is None else self.network(inputs, lead_hours)
+        # Under mixed precision (bf16-mixed) the network's output is low precision; the
+        # residual, the rollout state and the loss stay in the inputs' float32.
+        out = out.to(x.dtype)
         has = self.residual_index >= 0
         if bool(has.any()):
             base = torch.zeros_like(out)
