@@ -17,18 +17,20 @@ What it does, on ``forecast/synthetic-5.625`` (prepared under ``--data-root`` wh
    latency from ``iter(loader)``.
 3. **Training**: :class:`lightning.Trainer` ``fit`` of the real
    :class:`~climbench.training.module.ClimbenchModule` for ``--steps`` optimiser steps (no
-   validation, no checkpoints) at each ``--precision``. The first ``--warmup`` steps are not
-   timed. Reported: samples/s; the share of wall time spent between one step's end and the
-   next step's start (fetching the batch and moving it to the device: "loader share"); the
-   GPU's mean utilisation (NVML, sampled every 20 ms over the timed steps) and peak memory.
+   validation, no checkpoints) at each ``--precision``, twice: fed by the datamodule's
+   loader, and fed one batch already on the device over and over ("resident"), which is
+   training with a free loader. The first ``--warmup`` steps are not timed. Reported:
+   samples/s of both (for each of ``--num-workers``), the GPU's mean utilisation (NVML,
+   sampled every 20 ms over the run with the loader) and peak memory.
 
-A loader share near 0 and a GPU utilisation near 100 % mean the GPU, not the loader, is the
-bottleneck. Results go to ``--out`` (JSON) and a table is printed last.
+Loader-fed samples/s close to the resident figure means the loader is not the bottleneck.
+Results go to ``--out`` (JSON) and a table is printed last.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import threading
@@ -52,30 +54,23 @@ GPU_SIZES = {
 
 
 class StepTimer(Callback):
-    """Wall times of the timed steps and of the gaps between them (the batch fetch)."""
+    """Wall time of the steps after the first ``warmup`` ones."""
 
     def __init__(self, warmup: int, sync: bool) -> None:
         self.warmup, self.sync = warmup, sync
         self.step = 0
         self.start: float | None = None
         self.end: float | None = None
-        self.last_end: float | None = None
-        self.fetch = 0.0
         self.timed = 0
 
     def on_train_batch_start(self, trainer, module, batch, batch_idx) -> None:
-        now = time.perf_counter()
         if self.step == self.warmup:
             self._synchronise()
-            self.start = now = time.perf_counter()
-        elif self.step > self.warmup and self.last_end is not None:
-            self.fetch += now - self.last_end
+            self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:
         self.step += 1
-        if self.step > self.warmup:
-            self.timed += 1
-            self.last_end = time.perf_counter()
+        self.timed += self.step > self.warmup
 
     def on_train_end(self, trainer, module) -> None:
         self._synchronise()
@@ -121,6 +116,20 @@ class Utilisation:
         return sum(self.samples) / len(self.samples) if self.samples else None
 
 
+class ResidentBatches:
+    """One batch, already on the device, yielded ``steps`` times: a loader that costs
+    nothing."""
+
+    def __init__(self, batch: dict, steps: int) -> None:
+        self.batch, self.steps = batch, steps
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self):
+        return (self.batch for _ in range(self.steps))
+
+
 def config_for(model: str, size: str, accelerator: str, precision: str, batch_size: int):
     config = load_config(CONFIGS / f"{model}.yaml")
     overrides = {
@@ -155,7 +164,25 @@ def loader_throughput(datamodule, device: torch.device, batches: int) -> dict:
 
 
 def train_throughput(config, datamodule, steps: int, warmup: int, gpu: bool) -> dict:
-    """Samples/s of ``steps`` Lightning training steps, the loader's share, GPU use."""
+    """Samples/s of ``steps`` Lightning training steps fed by the loader and by a resident
+    batch; GPU utilisation and peak memory of the loader-fed run."""
+    device = torch.device("cuda" if gpu else "cpu")
+    batch = next(iter(datamodule.train_dataloader()))
+    resident = ResidentBatches({k: v.to(device) for k, v in batch.items()}, steps + warmup)
+    fed = _fit(config, datamodule, None, steps, warmup, gpu)
+    free = _fit(config, datamodule, resident, steps, warmup, gpu)
+    return {
+        "parameters": fed["parameters"],
+        "train_samples_s": fed["samples_s"],
+        "resident_samples_s": free["samples_s"],
+        "gpu_util_pct": fed["gpu_util_pct"],
+        "peak_gpu_gb": fed["peak_gpu_gb"],
+        "timed_steps": fed["timed_steps"],
+    }
+
+
+def _fit(config, datamodule, batches, steps: int, warmup: int, gpu: bool) -> dict:
+    """One timed ``fit`` from the datamodule's loader, or from ``batches`` when given."""
     lightning.seed_everything(0, verbose=False)
     module = build_module(config, datamodule)
     timer = StepTimer(warmup, sync=gpu)
@@ -179,13 +206,14 @@ def train_throughput(config, datamodule, steps: int, warmup: int, gpu: bool) -> 
     if gpu:
         torch.cuda.reset_peak_memory_stats()
     with Utilisation() as use:
-        trainer.fit(module, datamodule=datamodule)
+        if batches is None:
+            trainer.fit(module, datamodule=datamodule)
+        else:
+            trainer.fit(module, train_dataloaders=batches)
     wall = timer.end - timer.start
-    batch = config.data.batch_size
     return {
         "parameters": sum(p.numel() for p in module.parameters()),
-        "train_samples_s": timer.timed * batch / wall,
-        "loader_share": timer.fetch / wall,
+        "samples_s": timer.timed * config.data.batch_size / wall,
         "gpu_util_pct": use.mean() if gpu else None,
         "peak_gpu_gb": torch.cuda.max_memory_allocated() / 1e9 if gpu else None,
         "timed_steps": timer.timed,
@@ -199,6 +227,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["unet", "climax"])
     parser.add_argument("--size", nargs="+", default=["baseline"], choices=["baseline", "gpu"])
     parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--num-workers", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--loader-batches", type=int, default=200)
@@ -217,28 +246,30 @@ def main() -> None:
     for size in args.size:
         batch_size = args.batch_size or (128 if size == "gpu" else 16)
         for model in args.models:
-            for precision in args.precision:
+            for precision, workers in itertools.product(args.precision, args.num_workers):
                 config = config_for(model, size, args.accelerator, precision, batch_size)
+                config = with_overrides(config, **{"data.num_workers": workers})
                 datamodule = build_datamodule(task, config)
                 datamodule.prepare_data()
                 datamodule.setup("fit")
                 row = {"model": model, "size": size, "precision": precision, "batch": batch_size}
+                row["workers"] = workers
                 row |= loader_throughput(datamodule, device, args.loader_batches)
                 row |= train_throughput(config, datamodule, args.steps, args.warmup, gpu)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     Path(args.out).write_text(json.dumps({"device": name, "rows": rows}, indent=2))
     print(f"\n{name}; {args.steps} timed steps after {args.warmup} warm-up steps")
-    header = "model   size      precision   batch  params    train/s  loader/s  first   "
-    print(header + "loader%  GPU%  GPU GB")
+    header = "model   size      precision   batch workers params  train/s resident/s loader/s "
+    print(header + "first   GPU%  GPU GB")
     for r in rows:
         util = "-" if r["gpu_util_pct"] is None else f"{r['gpu_util_pct']:.0f}"
         mem = "-" if r["peak_gpu_gb"] is None else f"{r['peak_gpu_gb']:.2f}"
         print(
             f"{r['model']:<7} {r['size']:<9} {r['precision']:<11} {r['batch']:>5} "
-            f"{r['parameters'] / 1e6:>6.2f}M {r['train_samples_s']:>9.0f} "
-            f"{r['loader_samples_s']:>9.0f} {r['first_batch_s']:>5.2f}s "
-            f"{100 * r['loader_share']:>6.1f} {util:>5} {mem:>6}"
+            f"{r['workers']:>7} {r['parameters'] / 1e6:>5.2f}M {r['train_samples_s']:>8.0f} "
+            f"{r['resident_samples_s']:>10.0f} {r['loader_samples_s']:>8.0f} "
+            f"{r['first_batch_s']:>5.2f}s {util:>5} {mem:>6}"
         )
 
 

@@ -286,3 +286,17 @@ def test_fitted_state_roundtrips_through_torch_save(tmp_path):
         Ridge.from_tensors(
             {k: v for k, v in fitted["ridge"].to_tensors().items() if k != "intercept"}
         )
+
+
+def test_climax_variable_aggregation_equals_multihead_attention() -> None:
+    """The written-out aggregation (one constant query, softmax over the variables) is
+    nn.MultiheadAttention with the same weights, as the reference ClimaX calls it."""
+    torch.manual_seed(0)
+    model = small_climax()
+    for p in model.variable_aggregation.parameters():  # non-zero biases too
+        torch.nn.init.normal_(p, std=0.3)
+    tokens = torch.randn(2, 5, 3, 32)  # (B, L, V, D)
+    flat = tokens.reshape(-1, 3, 32)
+    query = model.variable_query.expand(len(flat), -1, -1)
+    expected, _ = model.variable_aggregation(query, flat, flat, need_weights=False)
+    torch.testing.assert_close(model.aggregate(tokens), expected.view(2, 5, 32))

@@ -24,7 +24,7 @@ from climbench.errors import SchemaError
 from climbench.evaluation.evaluate import evaluate
 from climbench.tasks import Period, Task, get_task
 from climbench.training import ClimbenchModule, load_config, load_module, predict, train
-from climbench.training.config import TrainConfig, with_overrides
+from climbench.training.config import TrainConfig, parse_overrides, with_overrides
 from climbench.training.datamodules import ForecastDataModule
 from climbench.training.train import build_datamodule, build_module
 
@@ -132,6 +132,25 @@ def test_config_errors_name_file_and_key(tmp_path: Path) -> None:
         load_config(path)
     config = load_config(REPO / "baselines" / "forecast-synthetic" / "unet.yaml")
     assert with_overrides(config, **{"trainer.max_epochs": 7}).trainer.max_epochs == 7
+
+
+def test_command_line_overrides_are_yaml_values_with_checked_keys() -> None:
+    changes = parse_overrides(
+        ["trainer.precision=bf16-mixed", "data.batch_size=64", "data.train_leads=[6, 12]"]
+    )
+    assert changes == {
+        "trainer.precision": "bf16-mixed",
+        "data.batch_size": 64,
+        "data.train_leads": [6, 12],
+    }
+    config = with_overrides(tiny_config(), **changes)
+    assert config.data.train_leads == (6, 12) and config.trainer.precision == "bf16-mixed"
+    with pytest.raises(SchemaError, match="KEY=VALUE"):
+        parse_overrides(["trainer.precision"])
+    with pytest.raises(SchemaError, match="trainer.precison"):
+        with_overrides(tiny_config(), **{"trainer.precison": "bf16-mixed"})
+    with pytest.raises(SchemaError, match="no section trainr"):
+        with_overrides(tiny_config(), **{"trainr.precision": "bf16-mixed"})
 
 
 def test_one_training_step_decreases_the_loss(task: Task) -> None:

@@ -8,7 +8,8 @@ What makes it ClimaX rather than a plain ViT:
   so a patch position carries one token per variable;
 - a learned embedding per variable is added to its tokens;
 - variable aggregation: at every patch position one learned query cross-attends over the
-  variable tokens (``nn.MultiheadAttention``), leaving one token per position;
+  variable tokens (the weights of an ``nn.MultiheadAttention``; :meth:`ClimaX.aggregate`),
+  leaving one token per position;
 - a fixed 2-D sine-cosine positional embedding (MAE, He et al. 2022) and a lead-time
   embedding added to every token, so one model serves all lead times.
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from climbench.models.embedding import LeadTimeEmbedding, embed_lead_time
@@ -138,10 +140,29 @@ class ClimaX(nn.Module):
         tokens = self.patch_embed(x)  # (B, V * D, rows, cols), variable-major channels
         tokens = tokens.view(batch, self.in_variables, self.embed_dim, -1).permute(0, 3, 1, 2)
         tokens = tokens + self.variable_embed  # (B, L, V, D)
-        tokens = tokens.reshape(-1, self.in_variables, self.embed_dim)
-        query = self.variable_query.expand(tokens.shape[0], -1, -1)
-        aggregated, _ = self.variable_aggregation(query, tokens, tokens, need_weights=False)
-        return aggregated.view(batch, -1, self.embed_dim)
+        return self.aggregate(tokens)
+
+    def aggregate(self, tokens: Tensor) -> Tensor:
+        """Variable aggregation: the learned query attends over the V variable tokens of
+        each position, ``(B, L, V, D)`` to ``(B, L, D)``.
+
+        The same function as ``self.variable_aggregation(query, tokens, tokens)`` (its
+        weights, no dropout), written out: the query is one constant vector, so the scores
+        are a projection of the keys and the softmax runs over V. Batching every position
+        as its own attention call (B * L sequences of length V) instead breaks fused
+        attention kernels at GPU batch sizes: on an H100 in bf16, cuDNN's failed at
+        B * L = 2,048 and the memory-efficient one at 65,536 (grid limit).
+        """
+        attention = self.variable_aggregation
+        heads, dim = attention.num_heads, self.embed_dim
+        w_q, w_k, w_v = attention.in_proj_weight.chunk(3)
+        b_q, b_k, b_v = attention.in_proj_bias.chunk(3)
+        query = F.linear(self.variable_query.view(1, dim), w_q, b_q).view(heads, dim // heads)
+        keys = F.linear(tokens, w_k, b_k).unflatten(-1, (heads, dim // heads))
+        values = F.linear(tokens, w_v, b_v).unflatten(-1, (heads, dim // heads))
+        scores = torch.einsum("blvhd,hd->blhv", keys, query) / math.sqrt(dim // heads)
+        mixed = torch.einsum("blhv,blvhd->blhd", scores.softmax(-1), values)
+        return attention.out_proj(mixed.flatten(-2))
 
     def unpatchify(self, values: Tensor) -> Tensor:
         """``(B, rows * cols, p * p * C)`` to the padded grid ``(B, C, rows * p, cols * p)``."""

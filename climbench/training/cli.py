@@ -64,9 +64,16 @@ def train_command(
         help="Also write the test predictions here (closed-form models always do).",
     ),
     data_root: Path = typer.Option(None, "--data-root", help="Task data folder."),
+    overrides: list[str] = typer.Option(
+        None,
+        "--set",
+        help="Replace a config key, e.g. --set trainer.precision=bf16-mixed "
+        "--set trainer.accelerator=gpu (repeatable; values read as YAML).",
+    ),
 ) -> None:
     """Train a baseline on a task; print the checkpoint (or the predictions file)."""
     from climbench.tasks import get_task
+    from climbench.training.config import parse_overrides
 
     if config is None and (task is None or model is None):
         raise SchemaError(
@@ -88,7 +95,13 @@ def train_command(
 
     source = config if config is not None else {"task": task, "model": {"name": model}}
     checkpoint = train(
-        source, task=task, model=model, max_epochs=max_epochs, out_dir=out, data_root=data_root
+        source,
+        task=task,
+        model=model,
+        max_epochs=max_epochs,
+        out_dir=out,
+        data_root=data_root,
+        overrides=parse_overrides(overrides or []),
     )
     console.print(f"checkpoint: {checkpoint}")
     if predictions is not None:

@@ -164,10 +164,31 @@ def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:
     for key, value in changes.items():
         node = data
         *parents, last = key.split(".")
-        for part in parents:
+        for depth, part in enumerate(parents):
+            if not isinstance(node.get(part), dict):
+                raise SchemaError(
+                    "override of a key the training config does not have",
+                    variable=key,
+                    expected="a dotted key such as trainer.precision or model.init_args.depth",
+                    found=f"no section {'.'.join(parents[: depth + 1])}",
+                )
             node = node[part]
         node[last] = value
     return _build(TrainConfig, data, "<overrides>", "")
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["trainer.precision=bf16-mixed", "data.batch_size=64"]`` as a mapping for
+    :func:`with_overrides`; each value is read as YAML (numbers, lists, booleans)."""
+    changes = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SchemaError(
+                "bad config override", expected="KEY=VALUE, e.g. trainer.devices=2", found=item
+            )
+        changes[key.strip()] = yaml.safe_load(value)
+    return changes
 
 
 def write_config(config: TrainConfig, path: str | os.PathLike) -> None:

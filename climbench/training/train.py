@@ -53,6 +53,7 @@ def train(
     out_dir: str | os.PathLike | None = None,
     data_root: str | os.PathLike | None = None,
     progress: bool = True,
+    overrides: dict[str, Any] | None = None,
 ) -> Path:
     """Train the model of a config on its task; return the best checkpoint's path.
 
@@ -68,18 +69,21 @@ def train(
         out_dir: the run directory (default ``runs/<task>-<model>``).
         data_root: the task data root (default ``$CLIMBENCH_DATA``).
         progress: show Lightning's progress bar and model summary.
+        overrides: dotted config keys to replace, applied last
+            (``{"trainer.precision": "bf16-mixed", "trainer.accelerator": "gpu"}``).
     """
     config = (
         config_or_path if isinstance(config_or_path, TrainConfig) else load_config(config_or_path)
     )
-    overrides: dict[str, Any] = {}
+    changes: dict[str, Any] = {}
     if task is not None:
-        overrides["task"] = task if isinstance(task, str) else task.name
+        changes["task"] = task if isinstance(task, str) else task.name
     if max_epochs is not None:
-        overrides["trainer.max_epochs"] = max_epochs
+        changes["trainer.max_epochs"] = max_epochs
     if isinstance(model, str) and model != config.model.name:
-        overrides["model"] = {"name": model, "init_args": {}}
-    config = with_overrides(config, **overrides) if overrides else config
+        changes["model"] = {"name": model, "init_args": {}}
+    changes |= overrides or {}
+    config = with_overrides(config, **changes) if changes else config
     lightning.seed_everything(config.seed_everything, workers=True, verbose=False)
 
     the_task = task if isinstance(task, Task) else get_task(config.task, root=data_root)
