@@ -49,6 +49,7 @@ from climbench.tasks import Task
 from climbench.tasks import downscaling as ds_task
 from climbench.tasks.forecast import PREPARED, init_times, open_store
 from climbench.tasks.spec import Field, Period
+from climbench.training.emulation_data import EmulationDataModule
 
 
 class RolloutSamples(Dataset):
@@ -515,14 +516,20 @@ class DownscalingDataModule(LightningDataModule):
         return make_loader(self.predict_set, self.batch_size, False, self.num_workers, self.seed)
 
 
-def datamodule_for(task: Task, **kwargs) -> ForecastDataModule | DownscalingDataModule:
-    """The datamodule of ``task``'s kind, built with ``kwargs``."""
-    kinds = {"forecast": ForecastDataModule, "downscaling": DownscalingDataModule}
+def datamodule_for(task: Task, **kwargs) -> LightningDataModule:
+    """The datamodule of ``task``'s kind, built with ``kwargs``: :class:`ForecastDataModule`,
+    :class:`DownscalingDataModule` or
+    :class:`~climbench.training.emulation_data.EmulationDataModule`."""
+    kinds = {
+        "forecast": ForecastDataModule,
+        "downscaling": DownscalingDataModule,
+        "emulation": EmulationDataModule,
+    }
     if task.kind not in kinds:
         raise SchemaError(
-            "no datamodule for this task kind yet",
+            "no datamodule for this task kind",
             variable=task.name,
-            expected="a forecasting or downscaling task",
+            expected="a forecasting, downscaling or emulation task",
             found=f"kind {task.kind}",
         )
     return kinds[task.kind](task, **kwargs)

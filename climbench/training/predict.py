@@ -5,9 +5,9 @@ checkpoint with ``torch.load(..., weights_only=True)`` (no pickled code runs: DE
 "nothing is unpickled from a user file"). :func:`predict` predicts the task's test split
 from its inputs only, in physical units: every test init at every lead for a forecast
 (:func:`climbench.tasks.forecast.prediction_dataset`), every test time on the fine grid
-for downscaling. It writes the predictions Zarr atomically
-(:func:`climbench.io.atomic_directory`) with the attributes ``task``, ``task_version``,
-``task_digest`` and ``model``; an ensemble has a ``member`` dim.
+for downscaling, every test (scenario, year) for emulation. It writes the predictions Zarr
+atomically (:func:`climbench.io.atomic_directory`) with the attributes ``task``,
+``task_version``, ``task_digest`` and ``model``; an ensemble has a ``member`` dim.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from climbench.errors import DataFileError, SchemaError
 from climbench.io import atomic_directory, refuse_existing
 from climbench.tasks import Task, get_task
 from climbench.tasks import downscaling as ds_task
+from climbench.tasks import emulation as em_task
 from climbench.tasks.forecast import prediction_dataset
 from climbench.training.datamodules import datamodule_for
 from climbench.training.module import ClimbenchModule
@@ -112,6 +113,8 @@ def predict(
     members = module.members if module.members > 1 else 0
     if task.kind == "forecast":
         ds = prediction_dataset(task, arrays, datamodule.predict_inits, members=members)
+    elif task.kind == "emulation":
+        ds = _emulation_dataset(task, arrays, members)
     else:
         ds = _field_dataset(task, arrays, datamodule.predict_times, members)
     ds.attrs["model"] = model_name or str(module.hparams.get("network") or "custom")
@@ -149,6 +152,24 @@ def _field_dataset(
     }
     coords = {"time": times.values, "lat": fine["lat"].values, "lon": fine["lon"].values}
     return xr.Dataset(data, coords=coords, attrs=task.attrs())
+
+
+def _emulation_dataset(task: Task, arrays: dict[str, np.ndarray], members: int) -> xr.Dataset:
+    """Emulation predictions (scenario, year, [member], lat, lon) on the task's template
+    (the samples are the template's (scenario, year) pairs, scenario-major)."""
+    tmpl = em_task.template(task)
+    units = em_task.statistics(task)
+    sizes = (tmpl.sizes["scenario"], tmpl.sizes["year"])
+    dims = ["scenario", "year", *(["member"] if members else []), "lat", "lon"]
+    data = {
+        f.name: xr.DataArray(
+            arrays[f.name].reshape(*sizes, *arrays[f.name].shape[1:]),
+            dims=dims,
+            attrs={"units": units[f.variable]["units"]},
+        )
+        for f in task.spec.targets
+    }
+    return xr.Dataset(data, coords=tmpl.coords, attrs=tmpl.attrs)
 
 
 def write_predictions(ds: xr.Dataset, out: str | os.PathLike, overwrite: bool = False) -> None:

@@ -39,9 +39,10 @@ from climbench.training.datamodules import (
     ForecastDataModule,
     datamodule_for,
 )
+from climbench.training.emulation_data import EmulationDataModule
 from climbench.training.module import ClimbenchModule
 
-DataModule = ForecastDataModule | DownscalingDataModule
+DataModule = ForecastDataModule | DownscalingDataModule | EmulationDataModule
 
 
 def train(
