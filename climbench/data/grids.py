@@ -191,6 +191,23 @@ def is_periodic(lon: np.ndarray) -> bool:
     return bool(np.allclose(step, step[0]) and np.isclose(step[0] * lon.size, 360.0))
 
 
+def contiguous_lon_order(lon: np.ndarray) -> np.ndarray | None:
+    """The column order that makes a regional grid's longitudes contiguous, or None.
+
+    Canonical longitudes ascend in [0, 360) (DESIGN.md), so a region across the prime
+    meridian, such as the UK's 10 W to 2 E, is stored as [0, 2] then [350, 360): in store
+    order a convolution would treat 2 E and 10 W as neighbours. The order returned starts
+    after the largest gap (``[350, ..., 359.75, 0, ..., 2]``). None when the columns are
+    already contiguous or the grid is periodic (global).
+    """
+    lon = np.asarray(lon, dtype=float)
+    if lon.size < 3 or is_periodic(lon):
+        return None
+    gaps = np.diff(np.concatenate([lon, [lon[0] + 360.0]]))
+    start = (int(np.argmax(gaps)) + 1) % lon.size
+    return None if start == 0 else np.roll(np.arange(lon.size), -start)
+
+
 def cell_area_weights(lat: np.ndarray | xr.DataArray) -> np.ndarray:
     """Latitude weights proportional to cell area, normalised to mean 1.
 

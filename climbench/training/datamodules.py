@@ -41,6 +41,7 @@ import torch
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
+from climbench.data.grids import contiguous_lon_order, is_periodic
 from climbench.data.prepare import read_manifest
 from climbench.data.samples import FieldPairSamples, ForecastSamples, make_loader
 from climbench.data.tensor_cache import Channel, TensorCache, ensure_tensor_cache
@@ -192,8 +193,9 @@ class ForecastDataModule(LightningDataModule):
         spec = self.task.spec
         fields = list(dict.fromkeys((*self.inputs, *spec.targets)))
         mean, std = _statistics(self.task.data_dir / PREPARED, fields)
+        store = open_store(self.task)
         return {
-            "lat": [float(v) for v in open_store(self.task)["lat"].values],
+            "lat": [float(v) for v in store["lat"].values],
             "input_names": [f.name for f in self.inputs],
             "target_names": [f.name for f in spec.targets],
             "mean": mean,
@@ -201,7 +203,12 @@ class ForecastDataModule(LightningDataModule):
             "history_steps": len(self.history),
             "constant_names": list(spec.constants),
             "step_hours": float(self.step_hours),
+            "lon_order": _lon_order(store["lon"].values),
         }
+
+    def periodic_lon(self) -> bool:
+        """Whether the grid is global in longitude (convolutions wrap around)."""
+        return is_periodic(open_store(self.task)["lon"].values)
 
     def in_channels(self) -> int:
         """Channels of ``x``: history steps x inputs, plus the constants."""
@@ -415,15 +422,21 @@ class DownscalingDataModule(LightningDataModule):
         self.task.require_prepared()
         spec = self.task.spec
         mean, std = _statistics(self.task.data_dir / ds_task.FINE, spec.targets)
+        fine = ds_task.fine(self.task)  # cropped
         return {
-            "lat": [float(v) for v in ds_task.fine(self.task)["lat"].values],
+            "lat": [float(v) for v in fine["lat"].values],
             "input_names": [f.name for f in self.inputs],
             "target_names": [f.name for f in spec.targets],
             "mean": mean,
             "std": std,
             "history_steps": 1,
             "constant_names": list(spec.constants),
+            "lon_order": _lon_order(fine["lon"].values),
         }
+
+    def periodic_lon(self) -> bool:
+        """Whether the (cropped) fine grid is global in longitude."""
+        return is_periodic(ds_task.fine(self.task)["lon"].values)
 
     def in_channels(self) -> int:
         return len(self.inputs) + len(self.task.spec.constants)
@@ -533,6 +546,12 @@ def datamodule_for(task: Task, **kwargs) -> LightningDataModule:
             found=f"kind {task.kind}",
         )
     return kinds[task.kind](task, **kwargs)
+
+
+def _lon_order(lon: np.ndarray) -> list[int] | None:
+    """:func:`~climbench.data.grids.contiguous_lon_order` as plain data (a hyperparameter)."""
+    order = contiguous_lon_order(lon)
+    return None if order is None else order.tolist()
 
 
 def _span(*periods: Period) -> tuple[str, str]:

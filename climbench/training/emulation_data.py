@@ -32,6 +32,7 @@ import xarray as xr
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
+from climbench.data.grids import is_periodic
 from climbench.data.samples import make_loader
 from climbench.errors import SchemaError
 from climbench.tasks import Task
@@ -132,7 +133,12 @@ class EmulationDataModule(LightningDataModule):
             "std": {f.name: stats[v]["std"] for f, v in zip(spec.targets, targets, strict=True)},
             "history_steps": self.history,
             "constant_names": [],
+            "lon_order": None,  # emulation grids are global
         }
+
+    def periodic_lon(self) -> bool:
+        """Whether the grid is global in longitude."""
+        return is_periodic(em_task.template(self.task)["lon"].values)
 
     def in_channels(self) -> int:
         """Forcing maps per year (the network sees ``history_years`` of them)."""

@@ -67,6 +67,9 @@ class ClimbenchModule(LightningModule):
         rollout_steps: 0 for direct forecasts; K > 0 to train K-step rollouts of
             ``step_hours`` steps (``y`` then holds K steps of every input channel).
         step_hours: the time step of a rollout (hours).
+        lon_order: the column order in which the network sees the grid, for a regional
+            grid stored across 0 degrees (:func:`climbench.data.grids.contiguous_lon_order`);
+            outputs return to store order. None: store order.
         lr, weight_decay, warmup_steps: AdamW and its schedule.
     """
 
@@ -88,6 +91,7 @@ class ClimbenchModule(LightningModule):
         noise_channels: int = 0,
         rollout_steps: int = 0,
         step_hours: float = 6.0,
+        lon_order: Sequence[int] | None = None,
         lr: float = 1e-3,
         weight_decay: float = 0.01,
         warmup_steps: int = 0,
@@ -134,6 +138,10 @@ class ClimbenchModule(LightningModule):
         buffer("output_std", [float(std[n]) for n in self.output_names])
         buffer("target_index", [self.output_names.index(n) for n in self.target_names], torch.long)
         self._val_sums: Tensor | None = None
+        order = [] if lon_order is None else [int(k) for k in lon_order]
+        buffer("lon_order", order, torch.long)
+        buffer("lon_inverse", list(torch.argsort(torch.tensor(order)).tolist()), torch.long)
+        self.reorders = lon_order is not None
 
     # -- the model ------------------------------------------------------------------------
     def forward(self, x: Tensor, lead_hours: Tensor | None = None) -> Tensor:
@@ -174,7 +182,11 @@ class ClimbenchModule(LightningModule):
                 (x.shape[0], self.noise_channels, *x.shape[2:]), device=x.device, dtype=x.dtype
             )
             inputs = torch.cat([x, noise], dim=1)
+        if self.reorders:
+            inputs = inputs.index_select(-1, self.lon_order)
         out = self.network(inputs) if lead_hours is None else self.network(inputs, lead_hours)
+        if self.reorders:
+            out = out.index_select(-1, self.lon_inverse)
         # Under mixed precision (bf16-mixed) the network's output is low precision; the
         # residual, the rollout state and the loss stay in the inputs' float32.
         out = out.to(x.dtype)

@@ -157,9 +157,9 @@ def build_module(
 
 def network_args(config: TrainConfig, datamodule: DataModule) -> dict:
     """The config's ``init_args`` plus what the data fix (input channels with the noise
-    channels, output channels: the targets, or every input for a rollout; the grid; whether
-    there is a lead time), for the constructor arguments the network has and the config
-    leaves out."""
+    channels, output channels: the targets, or every input for a rollout; the grid and
+    whether it is global in longitude; whether there is a lead time), for the constructor
+    arguments the network has and the config leaves out."""
     model, opts = config.model, config.module
     if model.name not in MODELS:
         raise SchemaError(
@@ -177,6 +177,7 @@ def network_args(config: TrainConfig, datamodule: DataModule) -> dict:
         "out_channels": len(outputs),
         "img_size": list(datamodule.grid_shape()),
         "lead_time": datamodule.lead_conditioned,
+        "periodic_lon": datamodule.periodic_lon(),
     }
     args = dict(model.init_args)
     args.update({k: v for k, v in sizes.items() if k in parameters and k not in args})
