@@ -25,6 +25,7 @@ from climbench.errors import SchemaError
 from climbench.evaluation.evaluate import evaluate
 from climbench.tasks import Period, Task, get_task
 from climbench.training import ClimbenchModule, load_config, load_module, predict, train
+from climbench.training.cli import fit_closed_form
 from climbench.training.config import TrainConfig, parse_overrides, with_overrides
 from climbench.training.datamodules import ForecastDataModule
 from climbench.training.train import build_datamodule, build_module
@@ -348,3 +349,21 @@ def test_unet_trains_on_the_real_era5_uk_file(shared_file, tmp_path: Path) -> No
     assert len(rmse) == 24 and np.isfinite(rmse["value"]).all()
     # a network trained for seconds, yet closer than climatology at 1 h (2.06 K)
     assert rmse.query("lead_hours == 1")["value"].iloc[0] < 2.0
+
+
+def test_closed_form_ridge_forecasts_every_lead(task: Task) -> None:
+    """`climbench train --model ridge` on a forecast: one 3 x 3 stencil regression for all
+    leads, fitted exactly; it must beat climatology at 6 h and be scored like a network."""
+    ds, info = fit_closed_form(task, "ridge")
+    assert info["alpha"] in (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
+    assert dict(ds["geopotential_500"].sizes) == {
+        "init_time": 4, "lead_time": 4, "lat": 16, "lon": 32
+    }  # fmt: skip
+    results = evaluate({"ridge": ds}, task, resamples=0)
+    rmse = results.table.query(
+        "metric == 'rmse' and variable == 'geopotential' and level == 500 and region == 'global'"
+    )
+    at = rmse.set_index(["model", "lead_hours"])["value"]
+    assert at["ridge", 6.0] < at["climatology", 6.0]
+    again, _ = fit_closed_form(task, "ridge")  # seeded: the same fit
+    assert np.array_equal(ds["geopotential_500"].values, again["geopotential_500"].values)

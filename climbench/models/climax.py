@@ -147,22 +147,26 @@ class ClimaX(nn.Module):
         each position, ``(B, L, V, D)`` to ``(B, L, D)``.
 
         The same function as ``self.variable_aggregation(query, tokens, tokens)`` (its
-        weights, no dropout), written out: the query is one constant vector, so the scores
-        are a projection of the keys and the softmax runs over V. Batching every position
-        as its own attention call (B * L sequences of length V) instead breaks fused
-        attention kernels at GPU batch sizes: on an H100 in bf16, cuDNN's failed at
-        B * L = 2,048 and the memory-efficient one at 65,536 (grid limit).
+        weights, no dropout), written out. The query is one learned vector, so per head the
+        score of a token is its dot product with ``W_k^T q`` (the key bias adds the same
+        constant to every score and cancels in the softmax), and the value projection
+        commutes with the attention-weighted sum over the V tokens: the tokens are pooled
+        first and projected once per head, V times fewer operations than projecting every
+        token. Batching every position as its own attention call (B * L sequences of
+        length V) instead breaks fused attention kernels at GPU batch sizes: on an H100 in
+        bf16, cuDNN's failed at B * L = 2,048 and the memory-efficient one at 65,536.
         """
         attention = self.variable_aggregation
         heads, dim = attention.num_heads, self.embed_dim
+        size = dim // heads
         w_q, w_k, w_v = attention.in_proj_weight.chunk(3)
-        b_q, b_k, b_v = attention.in_proj_bias.chunk(3)
-        query = F.linear(self.variable_query.view(1, dim), w_q, b_q).view(heads, dim // heads)
-        keys = F.linear(tokens, w_k, b_k).unflatten(-1, (heads, dim // heads))
-        values = F.linear(tokens, w_v, b_v).unflatten(-1, (heads, dim // heads))
-        scores = torch.einsum("blvhd,hd->blhv", keys, query) / math.sqrt(dim // heads)
-        mixed = torch.einsum("blhv,blvhd->blhd", scores.softmax(-1), values)
-        return attention.out_proj(mixed.flatten(-2))
+        b_q, _, b_v = attention.in_proj_bias.chunk(3)
+        query = F.linear(self.variable_query.view(1, dim), w_q, b_q).view(heads, size)
+        key_query = torch.einsum("hkd,hk->hd", w_k.view(heads, size, dim), query)  # (H, D)
+        scores = torch.einsum("blvd,hd->blhv", tokens, key_query) / math.sqrt(size)
+        pooled = torch.einsum("blhv,blvd->blhd", scores.softmax(-1), tokens)  # (B, L, H, D)
+        mixed = torch.einsum("blhd,hkd->blhk", pooled, w_v.view(heads, size, dim))
+        return attention.out_proj((mixed + b_v.view(heads, size)).flatten(-2))
 
     def unpatchify(self, values: Tensor) -> Tensor:
         """``(B, rows * cols, p * p * C)`` to the padded grid ``(B, C, rows * p, cols * p)``."""

@@ -33,18 +33,13 @@ def fit_closed_form(task, model: str):
                 found=task.id,
             )
         return references.build(task, "pattern_scaling").assign_attrs(model=model), {}
+    from climbench.training.ridge_forecast import ridge_forecast
+
     fitters = {
+        "forecast": ridge_forecast,
         "emulation": closed_form.ridge_emulation,
         "downscaling": closed_form.ridge_downscaling,
     }
-    if task.kind not in fitters:
-        raise SchemaError(
-            "no closed-form ridge for this task kind",
-            variable=model,
-            expected="an emulation or downscaling task",
-            found=task.id,
-            hint="for forecasting, train a network (--model unet or climax)",
-        )
     return fitters[task.kind](task)
 
 

@@ -10,7 +10,8 @@ the RMSE on the task's validation split (never the test split).
 - Downscaling: a 3 x 3 patch of each bilinearly interpolated input around a fine cell, plus
   the fine-grid constants at the cell -> the fine targets at the cell; one regression shared
   by all cells (a linear 3 x 3 convolution), fitted on a seeded subsample of
-  (time, cell) rows inside the task's training regions.
+  (time, cell) rows inside the task's training regions. A crop across 0 degrees is
+  patched in contiguous column order (its store order puts 47.8 E beside 14 W).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 import xarray as xr
 
+from climbench.data.grids import contiguous_lon_order
 from climbench.models import Ridge
 from climbench.tasks import downscaling as ds_task
 from climbench.tasks import emulation as em_task
@@ -140,6 +142,12 @@ def _downscaling_xy(task, split: str, rng: np.random.Generator | None, rows: int
     )
     t, _, h, w = x_fields.shape
     mask = ds_task.loss_mask(task) > 0 if split != "test" else np.ones((h, w), bool)
+    # A crop across 0 degrees is stored 0..360: patch it in contiguous column order.
+    order = contiguous_lon_order(fine["lon"].values)
+    if order is not None:
+        x_fields, mask = x_fields[..., order], mask[:, order]
+        consts = None if consts is None else consts[..., order]
+        y = None if y is None else y[:, :, order]
     if rng is not None:
         cells = np.flatnonzero(mask.ravel())
         ti = rng.integers(0, t, rows)
@@ -157,7 +165,7 @@ def _downscaling_xy(task, split: str, rng: np.random.Generator | None, rows: int
         if consts is not None:
             x = np.concatenate([x, consts.reshape(consts.shape[0], -1)[:, ci].T], axis=1)
         return x, y.reshape(t, h * w, -1)[ti, ci]
-    return x_fields, consts, periodic
+    return x_fields, consts, periodic, order
 
 
 def ridge_downscaling(task, seed: int = 0) -> tuple[xr.Dataset, dict]:
@@ -166,7 +174,7 @@ def ridge_downscaling(task, seed: int = 0) -> tuple[xr.Dataset, dict]:
     x_train, y_train = _downscaling_xy(task, "train", rng, ROWS)
     x_val, y_val = _downscaling_xy(task, "validation", rng, ROWS // 4)
     model, alpha = _select_alpha(x_train, y_train, x_val, y_val)
-    x_fields, consts, periodic = _downscaling_xy(task, "test", None, None)
+    x_fields, consts, periodic, order = _downscaling_xy(task, "test", None, None)
     t, _, h, w = x_fields.shape
     pred = np.empty((t, h, w, len(task.spec.targets)), np.float32)
     for start in range(0, t, 32):
@@ -180,6 +188,8 @@ def ridge_downscaling(task, seed: int = 0) -> tuple[xr.Dataset, dict]:
             .numpy()
             .reshape(n, h, w, -1)
         )
+    if order is not None:
+        pred = pred[:, :, np.argsort(order)]  # back to store order
     template = task.template()
     fine = ds_task.fine(task)
     out = {
