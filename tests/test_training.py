@@ -337,18 +337,23 @@ def test_unet_trains_on_the_real_era5_uk_file(shared_file, tmp_path: Path) -> No
     )  # fmt: skip
     module = load_module(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert module.reorders and module.network.periodic_lon is False
-    output = invoke(
-        "evaluate", str(tmp_path / "unet.zarr"), "--task", name, "--data-root", str(root),
-        "--out", str(tmp_path / "results"), "--resamples", "0",
+    invoke(
+        "train", "--task", name, "--model", "ridge", "--data-root", str(root),
+        "--predictions", str(tmp_path / "ridge.zarr"),
     )  # fmt: skip
-    assert "unet" in output and "persistence" in output
+    output = invoke(
+        "evaluate", str(tmp_path / "unet.zarr"), str(tmp_path / "ridge.zarr"), "--task", name,
+        "--data-root", str(root), "--out", str(tmp_path / "results"), "--resamples", "0",
+    )  # fmt: skip
+    assert "unet" in output and "ridge" in output and "persistence" in output
     import pandas as pd
 
     table = pd.read_parquet(tmp_path / "results" / "results.parquet")
-    rmse = table.query("model == 'unet' and metric == 'rmse'")
-    assert len(rmse) == 24 and np.isfinite(rmse["value"]).all()
-    # a network trained for seconds, yet closer than climatology at 1 h (2.06 K)
-    assert rmse.query("lead_hours == 1")["value"].iloc[0] < 2.0
+    rmse = table.query("metric == 'rmse'").set_index(["model", "lead_hours"])["value"]
+    assert len(rmse["unet"]) == 24 and np.isfinite(rmse["unet"]).all()
+    # trained for seconds, the UNet is already closer than climatology at 1 h (2.06 K); the
+    # exact linear stencil beats persistence there (0.37 K)
+    assert rmse["unet", 1.0] < 2.0 and rmse["ridge", 1.0] < rmse["persistence", 1.0]
 
 
 def test_closed_form_ridge_forecasts_every_lead(task: Task) -> None:
@@ -367,3 +372,23 @@ def test_closed_form_ridge_forecasts_every_lead(task: Task) -> None:
     assert at["ridge", 6.0] < at["climatology", 6.0]
     again, _ = fit_closed_form(task, "ridge")  # seeded: the same fit
     assert np.array_equal(ds["geopotential_500"].values, again["geopotential_500"].values)
+
+
+def test_evaluate_refuses_ambiguous_prediction_files(
+    task: Task, trained: Path, tmp_path: Path
+) -> None:
+    """Several files are scored together (the ERA5 UK test); --model with several files,
+    or two files of one model name, are refused before anything is read."""
+    from typer.testing import CliRunner
+
+    from climbench import cli
+
+    for name in ("first", "copy"):
+        predict(task, trained, out=tmp_path / f"{name}.zarr", model_name="first")
+    files = [str(tmp_path / "first.zarr"), str(tmp_path / "copy.zarr")]
+    runner = CliRunner()
+    task_args = ["--task", "forecast/synthetic-5.625", "--data-root", str(task.root)]
+    result = runner.invoke(cli.app, ["evaluate", *files, "--model", "x", *task_args])
+    assert result.exit_code != 0 and "one predictions file" in str(result.exception)
+    result = runner.invoke(cli.app, ["evaluate", *files, *task_args])
+    assert result.exit_code != 0 and "same model name" in str(result.exception)

@@ -8,6 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from climbench.errors import SchemaError
+
 tasks_app = typer.Typer(help="Benchmark tasks: frozen, versioned protocols.", no_args_is_help=True)
 console = Console()
 _ROOT = typer.Option(
@@ -109,8 +111,8 @@ def tasks_prepare(
 
 
 def evaluate_command(
-    predictions: Path = typer.Argument(
-        None, help="Predictions Zarr/netCDF (omit: baselines only)."
+    predictions: list[Path] = typer.Argument(
+        None, help="Predictions Zarr/netCDF files, one per model (omit: baselines only)."
     ),
     task: str = typer.Option(..., "--task", help="Task name, e.g. forecast/synthetic-5.625."),
     out: Path = typer.Option(None, "--out", help="Results folder to write."),
@@ -120,12 +122,37 @@ def evaluate_command(
     metric: str = typer.Option(None, help="Metric of the printed table (default: headline)."),
     data_root: Path = _ROOT,
 ) -> None:
-    """Score a predictions file on a task; writes results.parquet/csv and summary.json."""
+    """Score predictions files on a task; writes results.parquet/csv and summary.json.
+
+    Several files are scored in one table, each under its ``model`` attribute (or its file
+    name), with the same bootstrap resamples for every model.
+    """
     from climbench.evaluation import evaluate
+    from climbench.evaluation.evaluate import open_predictions
     from climbench.tasks import get_task
 
+    source = predictions[0] if len(predictions or []) == 1 else None
+    if predictions and len(predictions) > 1:
+        if model is not None:
+            raise SchemaError(
+                "--model names the model of one predictions file",
+                variable="--model",
+                expected="one predictions file",
+                found=f"{len(predictions)} files",
+            )
+        source = {}
+        for path in predictions:
+            name = open_predictions(path).attrs.get("model") or Path(path).stem
+            if name in source:
+                raise SchemaError(
+                    "two predictions files with the same model name",
+                    path=path,
+                    expected="one file per model",
+                    found=f"{name} also in {source[name]}",
+                )
+            source[name] = path
     results = evaluate(
-        predictions,
+        source,
         get_task(task, data_root),
         model=model,
         baselines=baselines,

@@ -101,7 +101,15 @@ def train_command(
     console.print(f"checkpoint: {checkpoint}")
     if predictions is not None:
         the_task = task or _config_task(config)
-        predict(get_task(the_task, data_root), checkpoint, out=predictions, overwrite=True)
+        # named after the config (unet_ensemble.yaml -> unet_ensemble) or the model
+        name = model or (config.stem if config is not None else None)
+        predict(
+            get_task(the_task, data_root),
+            checkpoint,
+            out=predictions,
+            overwrite=True,
+            model_name=name,
+        )
         console.print(f"predictions: {predictions}")
 
 
