@@ -85,7 +85,7 @@ def test_cnn_lstm_trains_predicts_and_scores(emulation_task: Task, tmp_path: Pat
 
 
 def test_emulation_datamodule_refuses_other_tasks(forecast_task: Task) -> None:
-    with pytest.raises(Exception, match="needs an emulation task"):
+    with pytest.raises(Exception, match="needs a task of kind emulation"):
         EmulationDataModule(forecast_task)
 
 

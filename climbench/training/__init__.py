@@ -5,7 +5,10 @@
   conditioned or autoregressive forecasting, logging and prediction.
 - :class:`ForecastDataModule`, :class:`DownscalingDataModule` (:mod:`.datamodules`):
   tensor-cache loaders of a task (train, validation, and test inputs only);
-  :func:`datamodule_for` picks one by task kind.
+  :class:`EmulationDataModule` (:mod:`.emulation_data`): windows of forcing years held in
+  memory; :func:`datamodule_for` picks one by task kind.
+- closed-form ridge baselines: :mod:`.closed_form` (emulation, downscaling) and
+  :mod:`.ridge_forecast` (forecasting).
 - :func:`load_config` (:mod:`.config`): YAML configs in LightningCLI style.
 - :func:`train` (:mod:`.train`) and :func:`predict` / :func:`load_module` (:mod:`.predict`):
   config to checkpoint to predictions file, the library side of ``climbench train`` and
@@ -18,6 +21,7 @@ from climbench.training.datamodules import (
     ForecastDataModule,
     datamodule_for,
 )
+from climbench.training.emulation_data import EmulationDataModule
 from climbench.training.module import ClimbenchModule
 from climbench.training.predict import load_module, predict
 from climbench.training.train import train
@@ -25,6 +29,7 @@ from climbench.training.train import train
 __all__ = [
     "ClimbenchModule",
     "DownscalingDataModule",
+    "EmulationDataModule",
     "ForecastDataModule",
     "TrainConfig",
     "datamodule_for",

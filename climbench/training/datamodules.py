@@ -38,12 +38,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from lightning import LightningDataModule
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from climbench.data.grids import contiguous_lon_order, is_periodic
 from climbench.data.prepare import read_manifest
-from climbench.data.samples import FieldPairSamples, ForecastSamples, make_loader
+from climbench.data.samples import FieldPairSamples, ForecastSamples
 from climbench.data.tensor_cache import Channel, TensorCache, ensure_tensor_cache
 from climbench.errors import SchemaError
 from climbench.tasks import Task
@@ -51,6 +50,7 @@ from climbench.tasks import downscaling as ds_task
 from climbench.tasks.forecast import PREPARED, init_times, open_store
 from climbench.tasks.spec import Field, Period
 from climbench.training.emulation_data import EmulationDataModule
+from climbench.training.task_datamodule import TaskDataModule
 
 
 class RolloutSamples(Dataset):
@@ -109,7 +109,7 @@ class InputSamples(Dataset):
         }
 
 
-class ForecastDataModule(LightningDataModule):
+class ForecastDataModule(TaskDataModule):
     """Train, validation and predict loaders of a forecasting task (module docstring).
 
     Args:
@@ -123,6 +123,7 @@ class ForecastDataModule(LightningDataModule):
         rollout_steps: 0 for direct forecasts; K for K-step rollout samples.
     """
 
+    kind = "forecast"
     #: the network is conditioned on the lead time
     lead_conditioned = True
 
@@ -136,19 +137,7 @@ class ForecastDataModule(LightningDataModule):
         cache_dir: str | os.PathLike | None = None,
         rollout_steps: int = 0,
     ) -> None:
-        super().__init__()
-        if task.kind != "forecast":
-            raise SchemaError(
-                "ForecastDataModule needs a forecasting task",
-                variable=task.name,
-                expected="kind forecast",
-                found=f"kind {task.kind}",
-            )
-        self.prepare_data_per_node = False  # caches live beside the task data (shared)
-        self.task = task
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.seed = seed
+        super().__init__(task, batch_size, num_workers, seed)
         self.cache_dir = Path(cache_dir) if cache_dir else task.data_dir / "tensor_cache"
         self.rollout_steps = rollout_steps
         proto = task.spec.forecast
@@ -308,16 +297,6 @@ class ForecastDataModule(LightningDataModule):
         """The protocol's test inits (the predictions' ``init_time``)."""
         return init_times(self.task.spec, "test")
 
-    # -- loaders --------------------------------------------------------------------------
-    def train_dataloader(self) -> DataLoader:
-        return make_loader(self.train_set, self.batch_size, True, self.num_workers, self.seed)
-
-    def val_dataloader(self) -> DataLoader:
-        return make_loader(self.val_set, self.batch_size, False, self.num_workers, self.seed)
-
-    def predict_dataloader(self) -> DataLoader:
-        return make_loader(self.predict_set, self.batch_size, False, self.num_workers, self.seed)
-
 
 class FieldSamples(Dataset):
     """Downscaling samples from :class:`FieldPairSamples` (or, to predict, inputs-only
@@ -373,7 +352,7 @@ class FieldSamples(Dataset):
         return t.index_select(-2, self.rows).index_select(-1, self.cols)
 
 
-class DownscalingDataModule(LightningDataModule):
+class DownscalingDataModule(TaskDataModule):
     """Train, validation and predict loaders of a downscaling task (module docstring).
 
     Args:
@@ -382,6 +361,7 @@ class DownscalingDataModule(LightningDataModule):
         cache_dir: where tensor caches live (default ``<task data>/tensor_cache``).
     """
 
+    kind = "downscaling"
     #: the network is not conditioned on a lead time
     lead_conditioned = False
 
@@ -393,19 +373,7 @@ class DownscalingDataModule(LightningDataModule):
         seed: int = 0,
         cache_dir: str | os.PathLike | None = None,
     ) -> None:
-        super().__init__()
-        if task.kind != "downscaling":
-            raise SchemaError(
-                "DownscalingDataModule needs a downscaling task",
-                variable=task.name,
-                expected="kind downscaling",
-                found=f"kind {task.kind}",
-            )
-        self.prepare_data_per_node = False
-        self.task = task
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.seed = seed
+        super().__init__(task, batch_size, num_workers, seed)
         self.cache_dir = Path(cache_dir) if cache_dir else task.data_dir / "tensor_cache"
 
     # -- layout ---------------------------------------------------------------------------
@@ -518,18 +486,8 @@ class DownscalingDataModule(LightningDataModule):
             samples, targets.constants, scale, offset, rows, cols, mask, targets=targets_too
         )
 
-    # -- loaders --------------------------------------------------------------------------
-    def train_dataloader(self) -> DataLoader:
-        return make_loader(self.train_set, self.batch_size, True, self.num_workers, self.seed)
 
-    def val_dataloader(self) -> DataLoader:
-        return make_loader(self.val_set, self.batch_size, False, self.num_workers, self.seed)
-
-    def predict_dataloader(self) -> DataLoader:
-        return make_loader(self.predict_set, self.batch_size, False, self.num_workers, self.seed)
-
-
-def datamodule_for(task: Task, **kwargs) -> LightningDataModule:
+def datamodule_for(task: Task, **kwargs) -> TaskDataModule:
     """The datamodule of ``task``'s kind, built with ``kwargs``: :class:`ForecastDataModule`,
     :class:`DownscalingDataModule` or
     :class:`~climbench.training.emulation_data.EmulationDataModule`."""

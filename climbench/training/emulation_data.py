@@ -29,14 +29,13 @@ import numpy as np
 import pandas as pd
 import torch
 import xarray as xr
-from lightning import LightningDataModule
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from climbench.data.grids import is_periodic
-from climbench.data.samples import make_loader
 from climbench.errors import SchemaError
 from climbench.tasks import Task
 from climbench.tasks import emulation as em_task
+from climbench.training.task_datamodule import TaskDataModule
 
 
 class WindowSamples(Dataset):
@@ -78,7 +77,7 @@ class WindowSamples(Dataset):
         return out
 
 
-class EmulationDataModule(LightningDataModule):
+class EmulationDataModule(TaskDataModule):
     """Train, validation and predict loaders of an emulation task (module docstring).
 
     Args:
@@ -88,6 +87,7 @@ class EmulationDataModule(LightningDataModule):
             takes the same options.
     """
 
+    kind = "emulation"
     #: the network is not conditioned on a lead time
     lead_conditioned = False
 
@@ -99,19 +99,7 @@ class EmulationDataModule(LightningDataModule):
         seed: int = 0,
         cache_dir: str | None = None,
     ) -> None:
-        super().__init__()
-        if task.kind != "emulation":
-            raise SchemaError(
-                "EmulationDataModule needs an emulation task",
-                variable=task.name,
-                expected="kind emulation",
-                found=f"kind {task.kind}",
-            )
-        self.prepare_data_per_node = False
-        self.task = task
-        self.batch_size = batch_size
-        self.num_workers = num_workers
-        self.seed = seed
+        super().__init__(task, batch_size, num_workers, seed)
         self.history = task.spec.emulation.history_years
         self._arrays: tuple[xr.Dataset, np.ndarray, np.ndarray] | None = None
 
@@ -200,16 +188,6 @@ class EmulationDataModule(LightningDataModule):
                 found="none",
             )
         return WindowSamples(inputs, targets, rows, self.history)
-
-    # -- loaders --------------------------------------------------------------------------
-    def train_dataloader(self) -> DataLoader:
-        return make_loader(self.train_set, self.batch_size, True, self.num_workers, self.seed)
-
-    def val_dataloader(self) -> DataLoader:
-        return make_loader(self.val_set, self.batch_size, False, self.num_workers, self.seed)
-
-    def predict_dataloader(self) -> DataLoader:
-        return make_loader(self.predict_set, self.batch_size, False, self.num_workers, self.seed)
 
 
 def _stack(store: xr.Dataset, names: Sequence[str], stats: dict) -> np.ndarray:

@@ -22,9 +22,8 @@ import torch
 import xarray as xr
 
 from climbench.data.grids import contiguous_lon_order, is_periodic
-from climbench.models import Ridge
 from climbench.tasks.forecast import prediction_dataset
-from climbench.training.closed_form import ALPHAS, _patches
+from climbench.training.closed_form import _patches, _select_alpha
 from climbench.training.datamodules import ForecastDataModule
 
 TRAIN_INITS = 160  # inits sampled for training; every cell of each is a row
@@ -94,13 +93,7 @@ def ridge_forecast(task, seed: int = 0) -> tuple[xr.Dataset, dict]:
     val_inits = np.sort(rng.choice(val_inits, min(VALIDATION_INITS, len(val_inits)), False))
     x_train, y_train = rows(train_inits)
     x_val, y_val = rows(val_inits)
-    best = None
-    for alpha in ALPHAS:
-        model = Ridge(alpha=alpha).fit(torch.from_numpy(x_train), torch.from_numpy(y_train))
-        err = float(((model.predict(torch.from_numpy(x_val)).numpy() - y_val) ** 2).mean())
-        if best is None or err < best[2]:
-            best = (model, alpha, err)
-    model, alpha, _ = best
+    model, alpha = _select_alpha(x_train, y_train, x_val, y_val)
     del x_train, y_train, x_val, y_val
 
     test_inputs = [test.channel_index(f.name) for f in spec.inputs]

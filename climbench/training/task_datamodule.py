@@ -1,0 +1,47 @@
+"""The part every task datamodule shares: the task-kind check, loader options and loaders."""
+
+from __future__ import annotations
+
+from lightning import LightningDataModule
+from torch.utils.data import DataLoader
+
+from climbench.data.samples import make_loader
+from climbench.errors import SchemaError
+from climbench.tasks import Task
+
+
+class TaskDataModule(LightningDataModule):
+    """A LightningDataModule of one task kind (``kind``), whose ``setup`` builds
+    ``train_set``, ``val_set`` and ``predict_set`` (datasets with ``__getitems__``).
+
+    Loaders come from :func:`~climbench.data.samples.make_loader`: whole batches, shuffled
+    (seeded) for training only. The data live beside the task's data and are shared by the
+    nodes' processes, so ``prepare_data`` runs once (global rank 0).
+    """
+
+    #: the task kind served
+    kind = ""
+
+    def __init__(self, task: Task, batch_size: int, num_workers: int, seed: int) -> None:
+        super().__init__()
+        if task.kind != self.kind:
+            raise SchemaError(
+                f"{type(self).__name__} needs a task of kind {self.kind}",
+                variable=task.name,
+                expected=f"kind {self.kind}",
+                found=f"kind {task.kind}",
+            )
+        self.prepare_data_per_node = False
+        self.task = task
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+
+    def train_dataloader(self) -> DataLoader:
+        return make_loader(self.train_set, self.batch_size, True, self.num_workers, self.seed)
+
+    def val_dataloader(self) -> DataLoader:
+        return make_loader(self.val_set, self.batch_size, False, self.num_workers, self.seed)
+
+    def predict_dataloader(self) -> DataLoader:
+        return make_loader(self.predict_set, self.batch_size, False, self.num_workers, self.seed)
