@@ -40,7 +40,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from climbench.data.grids import contiguous_lon_order, is_periodic
+from climbench.data.grids import is_periodic
 from climbench.data.prepare import read_manifest
 from climbench.data.samples import FieldPairSamples, ForecastSamples
 from climbench.data.tensor_cache import Channel, TensorCache, ensure_tensor_cache
@@ -50,7 +50,7 @@ from climbench.tasks import downscaling as ds_task
 from climbench.tasks.forecast import PREPARED, init_times, open_store
 from climbench.tasks.spec import Field, Period
 from climbench.training.emulation_data import EmulationDataModule
-from climbench.training.task_datamodule import TaskDataModule
+from climbench.training.task_datamodule import TaskDataModule, lon_order
 
 
 class RolloutSamples(Dataset):
@@ -192,7 +192,7 @@ class ForecastDataModule(TaskDataModule):
             "history_steps": len(self.history),
             "constant_names": list(spec.constants),
             "step_hours": float(self.step_hours),
-            "lon_order": _lon_order(store["lon"].values),
+            "lon_order": lon_order(store["lon"].values),
         }
 
     def periodic_lon(self) -> bool:
@@ -399,7 +399,7 @@ class DownscalingDataModule(TaskDataModule):
             "std": std,
             "history_steps": 1,
             "constant_names": list(spec.constants),
-            "lon_order": _lon_order(fine["lon"].values),
+            "lon_order": lon_order(fine["lon"].values),
         }
 
     def periodic_lon(self) -> bool:
@@ -504,12 +504,6 @@ def datamodule_for(task: Task, **kwargs) -> TaskDataModule:
             found=f"kind {task.kind}",
         )
     return kinds[task.kind](task, **kwargs)
-
-
-def _lon_order(lon: np.ndarray) -> list[int] | None:
-    """:func:`~climbench.data.grids.contiguous_lon_order` as plain data (a hyperparameter)."""
-    order = contiguous_lon_order(lon)
-    return None if order is None else order.tolist()
 
 
 def _span(*periods: Period) -> tuple[str, str]:

@@ -35,7 +35,7 @@ from climbench.data.grids import is_periodic
 from climbench.errors import SchemaError
 from climbench.tasks import Task
 from climbench.tasks import emulation as em_task
-from climbench.training.task_datamodule import TaskDataModule
+from climbench.training.task_datamodule import TaskDataModule, lon_order
 
 
 class WindowSamples(Dataset):
@@ -114,34 +114,35 @@ class EmulationDataModule(TaskDataModule):
         spec, stats = self.task.spec, em_task.statistics(self.task)
         targets = [f.variable for f in spec.targets]
         return {
-            "lat": [float(v) for v in em_task.template(self.task)["lat"].values],
+            "lat": [float(v) for v in self._load()[0]["lat"].values],
             "input_names": [f.name for f in self.inputs],
             "target_names": [f.name for f in spec.targets],
             "mean": {f.name: stats[v]["mean"] for f, v in zip(spec.targets, targets, strict=True)},
             "std": {f.name: stats[v]["std"] for f, v in zip(spec.targets, targets, strict=True)},
             "history_steps": self.history,
             "constant_names": [],
-            "lon_order": None,  # emulation grids are global
+            "lon_order": lon_order(self._load()[0]["lon"].values),
         }
 
     def periodic_lon(self) -> bool:
         """Whether the grid is global in longitude."""
-        return is_periodic(em_task.template(self.task)["lon"].values)
+        return is_periodic(self._load()[0]["lon"].values)
 
     def in_channels(self) -> int:
         """Forcing maps per year (the network sees ``history_years`` of them)."""
         return len(self.inputs)
 
     def grid_shape(self) -> tuple[int, int]:
-        tmpl = em_task.template(self.task)
-        return int(tmpl.sizes["lat"]), int(tmpl.sizes["lon"])
+        store = self._load()[0]
+        return int(store.sizes["lat"]), int(store.sizes["lon"])
 
     # -- data -----------------------------------------------------------------------------
     def prepare_data(self) -> None:
         self.task.require_prepared()
 
     def _load(self) -> tuple[xr.Dataset, np.ndarray, np.ndarray]:
-        """(store, normalised inputs with filled windows, normalised targets)."""
+        """(store, normalised inputs with filled windows, normalised targets), read once:
+        the layout queries (grid, latitudes) use the same in-memory store."""
         if self._arrays is None:
             store = em_task.open_store(self.task)
             stats = em_task.statistics(self.task)

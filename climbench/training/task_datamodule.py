@@ -1,10 +1,13 @@
-"""The part every task datamodule shares: the task-kind check, loader options and loaders."""
+"""The part every task datamodule shares: the task-kind check, loader options, loaders, and
+the column order a network sees (:func:`lon_order`)."""
 
 from __future__ import annotations
 
+import numpy as np
 from lightning import LightningDataModule
 from torch.utils.data import DataLoader
 
+from climbench.data.grids import contiguous_lon_order
 from climbench.data.samples import make_loader
 from climbench.errors import SchemaError
 from climbench.tasks import Task
@@ -45,3 +48,10 @@ class TaskDataModule(LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return make_loader(self.predict_set, self.batch_size, False, self.num_workers, self.seed)
+
+
+def lon_order(lon: np.ndarray) -> list[int] | None:
+    """:func:`~climbench.data.grids.contiguous_lon_order` as plain data (the module's
+    ``lon_order`` hyperparameter): None for a global or already contiguous grid."""
+    order = contiguous_lon_order(lon)
+    return None if order is None else order.tolist()
