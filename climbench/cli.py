@@ -149,6 +149,46 @@ def data_vocabulary() -> None:
     console.print(table)
 
 
+@data_app.command("clean")
+def data_clean(
+    folders: list[Path] = typer.Argument(
+        None, help="Folders to search (default: the current folder)."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be done."),
+) -> None:
+    """Remove the hidden partial folders that killed or crashed writes left behind.
+
+    Lists every ``.NAME.partial-*`` / ``.NAME.old-*`` / ``.NAME.tmp-*`` leftover with its
+    size; removes those whose writer process is gone, skips those still being written,
+    and restores the old output of a replacement interrupted between its two renames.
+    """
+    from rich.table import Table
+
+    from climbench.io import clean
+
+    found = [item for folder in folders or [Path(".")] for item in clean(folder, dry_run)]
+    if not found:
+        console.print("no leftovers of interrupted writes")
+        return
+    table = Table("leftover", "of", "size", "action")
+    done = {"remove": "removed", "restore": "restored", "in use": "skipped: in use"}
+    for item in found:
+        action = item.action if dry_run else done[item.action]
+        table.add_row(str(item.path), item.target.name, _size(item.size), action)
+    console.print(table)
+    freed = sum(i.size for i in found if i.action == "remove")
+    console.print(f"{'would free' if dry_run else 'freed'} {_size(freed)}")
+
+
+def _size(n: float) -> str:
+    """Bytes in decimal units (``232.4 MB``)."""
+    units = ["B", "kB", "MB", "GB"]
+    while n >= 1000 and len(units) > 1:
+        n /= 1000
+        units.pop(0)
+    return f"{n:.0f} B" if units[0] == "B" else f"{n:.1f} {units[0]}"
+
+
 @app.command("run")
 def run(
     workdir: Path = typer.Option(Path("data"), help="Where the data, runs and predictions go."),

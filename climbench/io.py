@@ -1,44 +1,186 @@
-"""Atomic writes: nothing climbench writes is ever seen half-written.
+"""Safe outputs: nothing climbench writes is seen half-written, and nothing it did not write
+is ever replaced.
 
-A store (a directory, e.g. Zarr) is written into a hidden sibling ``.<name>.partial-<id>``
-and renamed into place only when complete; a failure removes the partial directory and
-leaves any previous store untouched. Single files go through a temporary sibling and
-``os.replace``. Renames within one directory are atomic on POSIX file systems.
+Every output folder (a results folder, a predictions or prepared Zarr store, a task's data
+stores, a tensor cache) is written by :func:`atomic_directory`:
+
+- Before any work, the path is checked (:func:`check_output_path`): it may not be the
+  current folder or one of its parents, may not be, contain or lie inside an input of the
+  command (the predictions being scored, the task's data), and, when it exists, it must be
+  a climbench output *of the same kind* (recognised by the marker file
+  :data:`OUTPUT_MARKER` that every output carries) and ``overwrite`` must be given. A
+  user's folder, a file, or another kind of output is never replaced, with or without
+  ``overwrite``.
+- The output is built in a hidden sibling ``.<name>.partial-<pid>-<id>`` and published when
+  complete. A new path is published with one rename that refuses to replace anything
+  (``RENAME_NOREPLACE``). An existing output is replaced by an atomic exchange of the two
+  directories (Linux ``renameat2(RENAME_EXCHANGE)``, macOS ``renamex_np(RENAME_SWAP)``), so
+  a crash at any instant leaves either the old or the new output at the path, never
+  neither; the old one, now in the hidden sibling, is then deleted. On file systems that
+  cannot exchange, two renames are used (old -> ``.<name>.old-<pid>-<id>``, new -> path)
+  and :func:`recover_interrupted` puts the old output back if a crash fell between them.
+- A failure removes the partial directory. Leftovers of killed processes (their pid is in
+  the name) are listed and removed by :func:`leftovers` / :func:`clean`
+  (``climbench data clean``), and a new write of the same output removes its own.
+
+Single files go through a temporary sibling and ``os.replace``.
 """
 
 from __future__ import annotations
 
+import ctypes
+import datetime as dt
+import errno
 import json
+import math
+import numbers
 import os
+import re
 import shutil
+import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from climbench.errors import StoreError
 
+#: file in the top folder of every climbench output, naming its kind
+OUTPUT_MARKER = ".climbench-output.json"
+#: kinds of output; a path holding one kind is never replaced by another
+KINDS = (
+    "results",
+    "predictions",
+    "prepared-store",
+    "synthetic-store",
+    "climatology",
+    "emulation-store",
+    "tensor-cache",
+)
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<what>partial|old)-(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
+_TMP_FILE = re.compile(r"^\.(?P<name>.+)\.tmp-(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
+
+
+def output_kind(path: str | os.PathLike) -> str | None:
+    """The kind of climbench output at ``path``, or None when it is not one."""
+    marker = Path(path) / OUTPUT_MARKER
+    try:
+        return str(json.loads(marker.read_text())["kind"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def check_output_path(
+    out: str | os.PathLike,
+    kind: str,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike] = (),
+) -> Path:
+    """Refuse an output path that could destroy data (see the module docstring).
+
+    Args:
+        out: the output folder to write.
+        kind: its kind (one of :data:`KINDS`).
+        overwrite: allow replacing an earlier output of the same kind.
+        inputs: paths the command reads; the output may not be, contain or lie inside one.
+
+    Raises :class:`StoreError` naming the path, what it is, and what to do.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown output kind {kind!r}")  # a programming error
+    out = Path(out)
+    where = out.resolve()
+    cwd = Path.cwd().resolve()
+    if where == cwd or where in cwd.parents:
+        raise StoreError(
+            f"the {kind} output would replace the current folder",
+            path=out,
+            expected=f"a new folder for the {kind}",
+            found="the current folder" if where == cwd else f"a parent of the current folder {cwd}",
+            hint=f"name a new folder, e.g. --out ./{kind}-1",
+        )
+    for item in inputs:
+        source = Path(item).resolve()
+        relation = (
+            "is"
+            if where == source
+            else "is inside"
+            if source in where.parents
+            else "contains"
+            if where in source.parents
+            else None
+        )
+        if relation is not None:
+            raise StoreError(
+                f"the {kind} output {relation} an input of this command",
+                path=out,
+                expected="a path outside every input",
+                found=f"it {relation} {item}",
+                hint="choose an --out outside the inputs and the task data folder",
+            )
+    if out.exists() or out.is_symlink():
+        have = output_kind(out)
+        if have != kind:
+            what = (
+                f"a climbench {have}"
+                if have is not None
+                else "a file"
+                if not out.is_dir()
+                else "a folder climbench did not write"
+            )
+            raise StoreError(
+                f"the path exists and is not a climbench {kind}",
+                path=out,
+                expected=f"a new path, or an earlier climbench {kind} (with {OUTPUT_MARKER})",
+                found=what,
+                hint="choose another path; climbench never replaces what it did not write",
+            )
+        if not overwrite:
+            raise StoreError(
+                "output already exists",
+                path=out,
+                expected="a new path",
+                found=f"an earlier climbench {kind}",
+                hint="pass --overwrite (overwrite=True) to replace it, or choose another path",
+            )
+    return out
+
 
 @contextmanager
-def atomic_directory(out: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
-    """Yield a temporary directory that becomes ``out`` when the block succeeds.
+def atomic_directory(
+    out: str | os.PathLike,
+    kind: str,
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike] = (),
+) -> Iterator[Path]:
+    """Yield a temporary path (not yet created) that becomes the output ``out`` when the
+    block succeeds.
 
-    Raises :class:`StoreError` when ``out`` exists and ``overwrite`` is False (before any
-    work is done), or when writing fails (the partial directory is removed).
+    The path is checked first (:func:`check_output_path`, before any work is done); the
+    block must create a directory at the yielded path. On success the marker naming
+    ``kind`` is added and the directory is published atomically (module docstring). On
+    failure the partial directory is removed and :class:`StoreError` reports an
+    ``OSError`` (disk full, permission) with the path.
     """
     out = Path(out)
-    refuse_existing(out, overwrite)
+    inputs = list(inputs)
+    recover_interrupted(out)
+    check_output_path(out, kind, overwrite=overwrite, inputs=inputs)
+    _remove_own_leftovers(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    partial = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         yield partial
-        if out.exists():
-            trash = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(out, trash)
-            os.replace(partial, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(partial, out)
+        if not partial.is_dir():
+            raise StoreError(
+                "the writer produced no folder", path=out, expected="a folder", found="nothing"
+            )
+        _write_marker(partial, kind)
+        check_output_path(out, kind, overwrite=overwrite, inputs=inputs)  # still ours?
+        _publish(partial, out)
     except BaseException as err:
         shutil.rmtree(partial, ignore_errors=True)
         if isinstance(err, OSError):
@@ -47,37 +189,225 @@ def atomic_directory(out: str | os.PathLike, overwrite: bool = False) -> Iterato
                 path=out,
                 expected="a writable destination with free space",
                 found=f"{type(err).__name__}: {err}",
-                hint="free disk space or choose another --out, then run again",
+                hint="free disk space or choose another path, then run again",
             ) from err
         raise
 
 
-def refuse_existing(out: str | os.PathLike, overwrite: bool) -> None:
-    """Raise :class:`StoreError` when ``out`` exists and may not be replaced."""
-    if Path(out).exists() and not overwrite:
-        raise StoreError(
-            "output already exists",
-            path=out,
-            expected="a new path",
-            found="an existing file or store",
-            hint="pass --overwrite to replace it, or choose another --out",
-        )
+def _write_marker(folder: Path, kind: str) -> None:
+    from climbench import __version__
+
+    data = {
+        "kind": kind,
+        "climbench_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    (folder / OUTPUT_MARKER).write_text(json.dumps(data) + "\n")
+
+
+def _publish(partial: Path, out: Path) -> None:
+    """Move the finished ``partial`` to ``out``: a no-replace rename for a new path, an
+    atomic exchange for an existing output (then the old one is deleted)."""
+    if not (out.exists() or out.is_symlink()):
+        if _rename_noreplace(partial, out):
+            return
+        os.rename(partial, out)  # no RENAME_NOREPLACE here: re-checked just before
+        return
+    if _exchange(partial, out):
+        shutil.rmtree(partial, ignore_errors=True)  # holds the old output now
+        return
+    trash = out.parent / f".{out.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    _rename_pair(out, trash, partial)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _rename_pair(out: Path, trash: Path, partial: Path) -> None:
+    """The fallback replacement: the old output aside, then the new one into place."""
+    os.replace(out, trash)
+    os.replace(partial, out)
+
+
+# renameat2 / renamex_np flags
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2  # Linux
+_RENAME_SWAP, _RENAME_EXCL = 2, 4  # macOS
+_AT_FDCWD = -100
+_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def _libc_rename(src: Path, dst: Path, linux_flag: int, mac_flag: int) -> bool:
+    """One flagged rename through libc; False when the system or file system lacks it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return False
+    a, b = os.fsencode(src), os.fsencode(dst)
+    if sys.platform.startswith("linux") and hasattr(libc, "renameat2"):
+        result = libc.renameat2(_AT_FDCWD, a, _AT_FDCWD, b, ctypes.c_uint(linux_flag))
+    elif sys.platform == "darwin" and hasattr(libc, "renamex_np"):
+        result = libc.renamex_np(a, b, ctypes.c_uint(mac_flag))
+    else:
+        return False
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _UNSUPPORTED:
+        return False
+    raise OSError(code, os.strerror(code), str(src), None, str(dst))
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically; False when the file system cannot."""
+    return _libc_rename(a, b, _RENAME_EXCHANGE, _RENAME_SWAP)
+
+
+def _rename_noreplace(src: Path, dst: Path) -> bool:
+    """Rename, failing with ``FileExistsError`` if ``dst`` appeared meanwhile; False when
+    the file system cannot."""
+    return _libc_rename(src, dst, _RENAME_NOREPLACE, _RENAME_EXCL)
+
+
+def recover_interrupted(out: str | os.PathLike) -> Path | None:
+    """Put back the old output of an ``--overwrite`` that crashed between its two renames
+    (the fallback path without an atomic exchange); returns the restored path or None."""
+    out = Path(out)
+    if out.exists() or not out.parent.is_dir():
+        return None
+    for item in sorted(out.parent.glob(f".{out.name}.old-*")):
+        match = _LEFTOVER.match(item.name)
+        if match and not _alive(match["pid"]) and output_kind(item) is not None:
+            os.replace(item, out)
+            return out
+    return None
+
+
+def _alive(pid: str | None) -> bool:
+    """Whether the writer ``pid`` (on this machine) still runs; unknown pids are dead."""
+    if pid is None:
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def _remove_own_leftovers(out: Path) -> None:
+    """Delete dead partial copies of ``out`` left by killed writers."""
+    for item in leftovers(out.parent, recursive=False):
+        if item.target == out and item.action == "remove":
+            _remove(item.path)
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically."""
+    """Write ``data`` as indented JSON to ``path`` atomically.
+
+    The JSON is standard (RFC 8259): a NaN or infinite number, which Python would write as
+    ``NaN`` / ``Infinity`` and other readers refuse, is written as ``null``.
+    """
     path = Path(path)
-    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    text = json.dumps(_finite(data), indent=2, default=str, allow_nan=False) + "\n"
     try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str))
+        tmp.write_text(text)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def stale_partials(out: str | os.PathLike) -> list[Path]:
-    """Partial directories left by interrupted writes of ``out`` (safe to delete)."""
-    out = Path(out)
-    if not out.parent.exists():
-        return []
-    return sorted(out.parent.glob(f".{out.name}.partial-*"))
+def _finite(value: object) -> object:
+    """``value`` with every non-finite number (NaN, +-inf) replaced by None and numpy
+    scalars made Python numbers, recursively."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A hidden file or folder left by an interrupted write.
+
+    ``action``: ``"remove"`` (its writer is gone), ``"restore"`` (the old output of an
+    interrupted replacement whose path is empty) or ``"in use"`` (its writer still runs).
+    """
+
+    path: Path
+    target: Path
+    size: int
+    action: str
+
+
+def leftovers(root: str | os.PathLike, recursive: bool = True) -> list[Leftover]:
+    """Leftovers of interrupted writes under ``root`` (Zarr stores are not descended)."""
+    root = Path(root)
+    found: list[Leftover] = []
+    for folder, dirs, files in os.walk(root) if root.is_dir() else []:
+        here = Path(folder)
+        for name in [*dirs, *files]:
+            match = _LEFTOVER.match(name) or _TMP_FILE.match(name)
+            if match is None:
+                continue
+            path = here / name
+            target = here / match["name"]
+            if _alive(match["pid"]):
+                action = "in use"
+            elif match.groupdict().get("what") == "old" and not target.exists():
+                action = "restore"
+            else:
+                action = "remove"
+            found.append(Leftover(path, target, _size(path), action))
+        dirs[:] = (
+            []
+            if not recursive
+            else [
+                d
+                for d in dirs
+                if not (_LEFTOVER.match(d) or (here / d / "zarr.json").exists())
+                and not (here / d / ".zgroup").exists()
+            ]
+        )
+    return sorted(found, key=lambda item: str(item.path))
+
+
+def clean(root: str | os.PathLike, dry_run: bool = False) -> list[Leftover]:
+    """Remove (or restore) the leftovers under ``root``; returns what was found."""
+    found = leftovers(root)
+    if dry_run:
+        return found
+    for item in found:
+        if item.action == "remove":
+            _remove(item.path)
+        elif item.action == "restore":
+            os.replace(item.path, item.target)
+    return found
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _size(path: Path) -> int:
+    if not path.is_dir():
+        return path.lstat().st_size
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += (Path(folder) / name).lstat().st_size
+            except OSError:
+                continue
+    return total

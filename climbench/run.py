@@ -77,7 +77,7 @@ def _run_task(task: Task, workdir: Path, results_dir: Path, console: Console) ->
         )
     start = time.perf_counter()
     results = evaluate(predictions, task)
-    results.write(results_dir / slug)
+    results.write(results_dir / slug, overwrite=True)
     results.print(console)
     console.print(f"scored in {time.perf_counter() - start:.0f} s; results in {results_dir / slug}")
 

@@ -46,7 +46,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from climbench.data.formats import harmless_warnings_silenced
 from climbench.data.prepare import MANIFEST, read_manifest, read_steps
 from climbench.errors import ClimbenchError, CoordinateError, StoreError, VariableNotFoundError
-from climbench.io import atomic_directory, refuse_existing, write_json_atomic
+from climbench.io import atomic_directory, check_output_path, write_json_atomic
 
 PathLike = str | os.PathLike
 TimeRange = tuple[str | None, str | None] | None
@@ -121,7 +121,7 @@ def build_tensor_cache(
     memory stays bounded; returns ``out``.
     """
     store, out = Path(store), Path(out)
-    refuse_existing(out, overwrite)
+    check_output_path(out, "tensor-cache", overwrite=overwrite, inputs=[store])
     manifest = _manifest(store)
     sources = _resolve(store, manifest, channels)
     varying = [s for s in sources if not s.constant]
@@ -151,7 +151,7 @@ def build_tensor_cache(
         "lat": ds["lat"].values.tolist(),
         "lon": ds["lon"].values.tolist(),
     }
-    with atomic_directory(out, overwrite=overwrite) as tmp:
+    with atomic_directory(out, "tensor-cache", overwrite=overwrite, inputs=[store]) as tmp:
         tmp.mkdir(parents=True)
         data = np.lib.format.open_memmap(tmp / DATA_FILE, mode="w+", dtype=np.float32, shape=shape)
         _decode(ds, store, varying, window, data, normalise, progress)

@@ -32,6 +32,9 @@ class Variable:
             or ``"constant"`` (no time dim: land-sea mask, orography).
         long_name: human readable name for attributes and tables.
         aliases: other names of the same variable in ERA5, CMIP6, MERRA-2 and GRIB.
+
+    The plausible range of each variable, in its canonical unit, is in
+    :data:`PLAUSIBLE_RANGES` (see :func:`plausible_range`).
     """
 
     name: str
@@ -330,3 +333,52 @@ def canonical_name(name: str) -> str:
 def known_names() -> list[str]:
     """All canonical names, for error messages and ``climbench data vocabulary``."""
     return [v.name for v in VARIABLES]
+
+
+#: Physically plausible ``(low, high)`` of each canonical variable in its canonical unit,
+#: wide enough for any real field on Earth at any pressure level of ERA5 (1-1000 hPa), and
+#: narrow enough to catch a wrong unit label (kelvin values labelled degC give ~550 K; mm
+#: labelled m give metres of rain) or a corrupt value (1e30). A value outside is refused by
+#: the loaders (override: ``valid_ranges=``) and by the scorer.
+PLAUSIBLE_RANGES: dict[str, tuple[float, float]] = {
+    "geopotential": (-1.0e4, 6.0e5),  # below sea level at 1000 hPa .. ~60 km at 0.1 hPa
+    "temperature": (100.0, 400.0),
+    "u_component_of_wind": (-250.0, 250.0),
+    "v_component_of_wind": (-250.0, 250.0),
+    "specific_humidity": (-1.0e-3, 0.06),  # ERA5 has tiny negative values aloft
+    "relative_humidity": (-0.05, 1.6),  # ERA5 reaches 1.5 over ice
+    "vertical_velocity": (-60.0, 60.0),
+    "2m_temperature": (160.0, 350.0),
+    "maximum_2m_temperature": (160.0, 360.0),
+    "minimum_2m_temperature": (160.0, 350.0),
+    "2m_dewpoint_temperature": (150.0, 340.0),
+    "skin_temperature": (150.0, 380.0),
+    "sea_surface_temperature": (260.0, 320.0),
+    "10m_u_component_of_wind": (-120.0, 120.0),
+    "10m_v_component_of_wind": (-120.0, 120.0),
+    "10m_wind_speed": (0.0, 120.0),
+    "mean_sea_level_pressure": (8.0e4, 1.15e5),
+    "surface_pressure": (3.0e4, 1.15e5),
+    "2m_specific_humidity": (-1.0e-3, 0.06),
+    "total_column_water_vapour": (-1.0, 150.0),
+    "total_cloud_cover": (-0.01, 1.01),
+    "total_precipitation": (-1.0e-3, 1.0),  # m per step; interpolation leaves tiny negatives
+    "total_precipitation_6hr": (-1.0e-3, 1.0),
+    "total_precipitation_24hr": (-1.0e-3, 2.0),
+    "mean_total_precipitation_rate": (-1.0e-4, 0.1),  # kg m-2 s-1; 0.1 is 360 mm per hour
+    "toa_incident_shortwave_flux": (-1.0, 1500.0),
+    "toa_outgoing_shortwave_flux": (-1.0, 1500.0),
+    "toa_outgoing_longwave_flux": (0.0, 600.0),
+    "diurnal_temperature_range": (-30.0, 80.0),  # changes of DTR are negative
+    "precipitation_90th_percentile": (-1.0e-4, 0.1),
+    "land_sea_mask": (-0.01, 1.01),
+    "geopotential_at_surface": (-5.0e3, 1.0e5),
+    "cell_area": (0.0, 1.0e13),
+}
+
+
+def plausible_range(name: str) -> tuple[float, float] | None:
+    """``(low, high)`` of a canonical variable (or alias) in its canonical unit, or None
+    for names outside the vocabulary (their values are not checked)."""
+    found = resolve(name)
+    return None if found is None else PLAUSIBLE_RANGES.get(found[0].name)

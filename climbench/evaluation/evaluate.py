@@ -13,16 +13,18 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from climbench.data.formats import harmless_warnings_silenced
-from climbench.errors import DataFileError
-from climbench.evaluation import references
+from climbench.data import formats
+from climbench.errors import DataFileError, SchemaError
+from climbench.evaluation import references, validate
 from climbench.evaluation.aggregate import score_table
 from climbench.evaluation.results import COLUMNS, Results
 from climbench.tasks import Task, get_task
 
 
 def open_predictions(path: str | os.PathLike) -> xr.Dataset:
-    """Open a predictions Zarr store or netCDF file lazily (dask)."""
+    """Open a predictions Zarr store or netCDF file lazily, after the integrity checks of
+    ``climbench data info`` (format from the magic bytes, truncation) and, for Zarr, a
+    check that no chunk is missing (a lost chunk would read as the fill value)."""
     p = Path(path)
     if not p.exists():
         raise DataFileError(
@@ -31,10 +33,43 @@ def open_predictions(path: str | os.PathLike) -> xr.Dataset:
             expected="a Zarr store or netCDF file",
             found="nothing at this path",
         )
-    with harmless_warnings_silenced():
-        if p.is_dir():
-            return xr.open_zarr(p, chunks=None)  # the scorer reads blocks of inits itself
-        return xr.open_dataset(p, chunks={})
+    fmt = formats.detect_format(p)
+    if fmt not in ("zarr", "netcdf4", "netcdf3"):
+        raise DataFileError(
+            "predictions must be Zarr or netCDF",
+            path=p,
+            expected="a Zarr store or a netCDF file",
+            found=f"a {fmt} file",
+        )
+    formats.check_integrity(p, fmt)
+    if fmt == "zarr":
+        refuse_missing_chunks(p, "predictions store")
+    # the scorer reads blocks of inits itself: no dask chunks for Zarr
+    return formats.open_raw(p, fmt, None if fmt == "zarr" else {})
+
+
+def refuse_missing_chunks(store: str | os.PathLike, what: str) -> None:
+    """Raise :class:`DataFileError` when a Zarr ``store`` lacks chunk files."""
+    gaps = formats.missing_zarr_chunks(store)
+    if gaps:
+        name, (present, expected) = next(iter(gaps.items()))
+        raise DataFileError(
+            f"the {what} lacks chunks",
+            path=store,
+            variable=name,
+            expected=f"all {expected} chunks",
+            found=f"{expected - present} missing"
+            + (f"; also damaged: {', '.join(list(gaps)[1:])}" if len(gaps) > 1 else ""),
+            hint="the store is damaged or partly copied: write or copy it again (a store "
+            "written with zarr's default write_empty_chunks=False omits chunks that equal "
+            "the fill value; write it with write_empty_chunks=True)",
+        )
+
+
+def _check_task_stores(task: Task) -> None:
+    """Every Zarr store of the task's data folder must be complete."""
+    for store in sorted(task.data_dir.glob("*.zarr")):
+        refuse_missing_chunks(store, f"task data of {task.id}")
 
 
 def _statistics(kind: str):
@@ -68,6 +103,13 @@ def evaluate(
         resamples: bootstrap resamples for the confidence intervals (0: none).
     """
     task = get_task(task) if isinstance(task, str) else task
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 0:
+        raise SchemaError(
+            "bootstrap resamples must be a count",
+            variable="resamples",
+            expected="an integer >= 0 (0: no intervals)",
+            found=repr(resamples),
+        )
     runs: list[tuple[str, xr.Dataset, str]] = []
     items = (
         list(predictions.items())
@@ -82,10 +124,30 @@ def evaluate(
         name = (
             name or pred.attrs.get("model") or (Path(path).stem if path != "<dataset>" else "model")
         )
-        runs.append((str(name), pred, path))
+        runs.append((validate.check_model_name(name, path), pred, path))
     task.require_prepared()
+    _check_task_stores(task)
     sample_statistics = _statistics(task.kind)
     wanted = task.spec.baselines if baselines is True else (baselines or [])
+    unknown = [b for b in wanted if b not in task.spec.baselines]
+    if unknown:
+        raise SchemaError(
+            "not a reference baseline of this task",
+            variable=unknown[0],
+            expected="one of " + ", ".join(task.spec.baselines),
+            found=unknown[0],
+        )
+    for name, _, path in runs:
+        if name in wanted:
+            raise SchemaError(
+                "the model has the name of a reference baseline scored beside it",
+                path=path,
+                variable="model",
+                expected="a name other than " + ", ".join(wanted),
+                found=name,
+                hint="pass --model NAME (model=...), or score without the baselines "
+                "(--no-baselines, baselines=False)",
+            )
     for b in wanted:
         runs.append((b, references.build(task, b), f"<reference baseline {b}>"))
     meta = {f.name: (f.variable, f.level) for f in task.spec.targets}

@@ -23,6 +23,7 @@ import pandas as pd
 import xarray as xr
 
 from climbench.data.grids import cell_area_weights, is_periodic
+from climbench.errors import DataValueError
 from climbench.evaluation import validate
 from climbench.evaluation.aggregate import SCORE_COLUMNS, resample_counts
 from climbench.evaluation.forecast import SampleStatistics
@@ -63,10 +64,11 @@ def downscaling_statistics(pred: xr.Dataset, task, path: str = "<predictions>"):
         validate.check_dims(da, ("time",), path, f.name)
         validate.check_units(da, truth[f.name].attrs.get("units", ""), path, f.name)
         da = da.transpose("time", *(["member"] if members else []), "lat", "lon")
-        x = np.asarray(da.values, dtype=np.float32)
-        y = np.asarray(truth[f.name].values, dtype=np.float32)
-        if not np.isfinite(x).all():
-            raise _non_finite(path, f.name)
+        with validate.reading(path, "the predictions"):
+            x = np.asarray(da.values, dtype=np.float32)
+        with validate.reading(str(task.data_dir), "the task's truth"):
+            y = np.asarray(truth[f.name].values, dtype=np.float32)
+        _check_values(x, y, f, path)
         xs = x.reshape(x.shape[0], *x.shape[1:-2], ncell)
         if members == 1:
             xs = xs[:, 0]
@@ -165,13 +167,18 @@ def emulation_statistics(pred: xr.Dataset, task, path: str = "<predictions>", re
         da = validate.field_of(pred, f, path)
         validate.check_dims(da, ("scenario", "year"), path, f.name)
         validate.check_units(da, truth[f.name].attrs.get("units", ""), path, f.name)
+        if "member" in da.dims:  # ClimateBench scores the ensemble mean of an emulator
+            notes.append(f"{f.name}: the mean of {da.sizes['member']} members was scored")
+            da = da.mean("member", keep_attrs=True)
         da = da.transpose("scenario", "year", "lat", "lon")
-        x = np.asarray(da.values, dtype=np.float32)
-        if not np.isfinite(x).all():
-            raise _non_finite(path, f.name)
-        y = np.asarray(
-            truth[f.name].transpose("scenario", "year", "lat", "lon").values, dtype=np.float32
-        )
+        with validate.reading(path, "the predictions"):
+            x = np.asarray(da.values, dtype=np.float32)
+        with validate.reading(str(task.data_dir), "the task's truth"):
+            y = np.asarray(
+                truth[f.name].transpose("scenario", "year", "lat", "lon").values,
+                dtype=np.float32,
+            )
+        _check_values(x, y, f, path)
         values[f.name] = field_statistics(x.reshape(-1, ncell), y.reshape(-1, ncell), weights)[
             :, None
         ]
@@ -261,13 +268,20 @@ def _climatebench_bootstrap(
         }
 
 
-def _non_finite(path: str, name: str):
-    from climbench.errors import DataValueError
-
-    return DataValueError(
-        "predictions contain NaN or infinite values",
-        path=path,
-        variable=name,
-        expected="finite values everywhere",
-        found="NaN or Inf",
-    )
+def _check_values(x: np.ndarray, y: np.ndarray, f, path: str) -> None:
+    """Refuse NaN, infinite or implausible predictions ``x`` of field ``f`` (truth ``y``),
+    saying how many and where the first is (index along each dim)."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        raise DataValueError(
+            "predictions contain NaN or infinite values",
+            path=path,
+            variable=f.name,
+            expected="finite values everywhere",
+            found=f"{int(bad.sum())} such values, the first at index "
+            f"{tuple(int(i) for i in np.argwhere(bad)[0])}",
+        )
+    bounds = validate.plausible_bounds(f.variable, y)
+    for k in (int(x.argmin()), int(x.argmax())):
+        where = f"at index {tuple(int(i) for i in np.unravel_index(k, x.shape))}"
+        validate.check_plausible(f.name, float(x.flat[k]), bounds, path, where)

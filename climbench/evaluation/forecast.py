@@ -37,6 +37,8 @@ from climbench.tasks.spec import Field
 
 #: init times per task for predictions not backed by dask (in memory or opened lazily)
 INIT_BLOCK = 16
+#: key of the per-block (min, max) of every field in a block's results
+RANGE = "__range__"
 WIND = ("10m_u_component_of_wind", "10m_v_component_of_wind")
 
 
@@ -198,7 +200,8 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
         fields[f.name] = da.transpose(*order)
     wind = "wind_vector_rmse" in spec.metrics and all(w in fields for w in WIND)
 
-    truths, clims = _load_references(task, spec.targets, truth_times, clim)
+    with validate.reading(str(task.data_dir), "the task's truth and climatology"):
+        truths, clims = _load_references(task, spec.targets, truth_times, clim)
 
     def block_stats(start: int, *blocks: np.ndarray) -> dict:
         """Statistics (and spectra) of every field for the inits ``start ..`` of a block."""
@@ -210,7 +213,12 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
             x[name] = block.reshape(n * nlead, *block.shape[2:-2], ncell)
             if members == 1:
                 x[name] = x[name][:, 0]
-        out = {}
+        out = {
+            RANGE: {
+                name: (float(b.min()), float(b.max()))
+                for name, b in zip(fields, blocks, strict=True)
+            }
+        }
         for name in fields:
             stats = field_statistics(
                 x[name],
@@ -235,10 +243,15 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
             out["10m_wind"] = (vse.reshape(n, nlead, *vse.shape[1:]), None)
         return out
 
-    computed = _per_block(list(fields.values()), block_stats)
+    with validate.reading(path, "the predictions"):
+        computed = _per_block(list(fields.values()), block_stats)
+    blocks = next(iter(fields.values())).chunks[0]
+    _refuse_implausible(computed, spec.targets, truths, blocks, inits, path)
 
     values, stats, spectra = {}, {}, {}
     for name in computed[0]:
+        if name == RANGE:
+            continue
         values[name] = np.concatenate([part[name][0] for part in computed], axis=0)
         if name == "10m_wind":
             stats[name] = ("vse",)
@@ -250,6 +263,30 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
     return SampleStatistics(
         "init_time", inits.values, leads.values, names, values, stats, members, spectra, notes
     )
+
+
+def _refuse_implausible(
+    computed: list[dict],
+    targets: tuple[Field, ...],
+    truths: dict[str, np.ndarray],
+    blocks: tuple[int, ...],
+    inits: pd.Index,
+    path: str,
+) -> None:
+    """Refuse values outside the plausible range of their field
+    (:func:`~climbench.evaluation.validate.plausible_bounds`). ``computed``: the results of
+    the blocks of ``blocks`` inits each, with every field's (min, max) under :data:`RANGE`."""
+    starts = np.cumsum([0, *blocks[:-1]])
+    for f in targets:
+        bounds = validate.plausible_bounds(f.variable, truths[f.name])
+        lows = np.array([part[RANGE][f.name][0] for part in computed])
+        highs = np.array([part[RANGE][f.name][1] for part in computed])
+        for extremes, pick in ((lows, np.nanargmin), (highs, np.nanargmax)):
+            if np.isnan(extremes).all():
+                continue  # NaN everywhere: the finiteness check reports it
+            k = int(pick(extremes))
+            where = f"in the inits from {pd.Timestamp(inits[starts[k]])} (a block of {blocks[k]})"
+            validate.check_plausible(f.name, float(extremes[k]), bounds, path, where)
 
 
 def _refuse_non_finite(values, stats, inits, leads, path) -> None:

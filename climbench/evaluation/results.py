@@ -13,8 +13,8 @@ Files written by :meth:`Results.write` into a results folder (atomically, as one
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +24,10 @@ import xarray as xr
 from rich.console import Console
 from rich.table import Table
 
+from climbench.errors import SchemaError
 from climbench.evaluation.aggregate import SCORE_COLUMNS
 from climbench.evaluation.forecast import SampleStatistics
-from climbench.io import atomic_directory
+from climbench.io import atomic_directory, write_json_atomic
 
 COLUMNS = ["task", "version", "model", *SCORE_COLUMNS]
 
@@ -78,15 +79,25 @@ class Results:
             "climbench_version": _version(),
         }
 
-    def write(self, out: str | os.PathLike, overwrite: bool = True) -> Path:
-        """Write the results folder (see the module docstring); returns its path."""
+    def write(
+        self,
+        out: str | os.PathLike,
+        overwrite: bool = False,
+        inputs: Sequence[str | os.PathLike] = (),
+    ) -> Path:
+        """Write the results folder (see the module docstring); returns its path.
+
+        ``out`` must be a new path, or an earlier results folder with ``overwrite``; it may
+        not be, contain or lie inside the task data or one of ``inputs`` (the predictions
+        scored): :func:`climbench.io.atomic_directory`.
+        """
         out = Path(out)
-        with atomic_directory(out, overwrite=overwrite) as tmp:
-            tmp = Path(tmp)
+        inputs = [*inputs, self.task.data_dir]
+        with atomic_directory(out, "results", overwrite=overwrite, inputs=inputs) as tmp:
             tmp.mkdir(parents=True)
             self.table.to_parquet(tmp / "results.parquet", index=False)
             self.table.to_csv(tmp / "results.csv", index=False)
-            (tmp / "summary.json").write_text(json.dumps(self.summary(), indent=2) + "\n")
+            write_json_atomic(tmp / "summary.json", self.summary())
             (tmp / "samples").mkdir()
             for model, stats in self.statistics.items():
                 statistics_to_dataset(stats).to_netcdf(tmp / "samples" / f"{safe_name(model)}.nc")
@@ -98,9 +109,15 @@ class Results:
         spec = self.task.spec
         metric = metric or spec.headline.metric
         region = spec.headline.region
+        if metric not in set(self.table.metric):
+            raise SchemaError(
+                "no such metric in the results",
+                path=spec.id,
+                variable=metric,
+                expected="one of " + ", ".join(sorted(set(self.table.metric))),
+                found=repr(metric),
+            )
         t = self.table[(self.table.metric == metric) & (self.table.region == region)]
-        if t.empty:
-            return
         models = list(dict.fromkeys(t.model))
         leads = _display_leads(t.lead_hours.dropna().unique())
         title = f"{spec.id}: {metric} ({region}); 95% bootstrap interval in brackets"

@@ -1,22 +1,41 @@
 """Checks a predictions file against its task before any score is computed.
 
 A predictions file is refused, with the file, variable, expectation and finding named,
-when: it was made for another task, version or protocol digest; a target field is missing;
-its dims, grid, lead times or init times do not match the task; times are duplicated; or
-units differ from the truth's. NaN and infinite values are found during the scoring pass
-(the one read of the data) and refused then. Descending latitudes are reordered (lossless);
-extra init times beyond the protocol's are ignored and reported.
+when: it was made for another task, version or protocol digest; a target field is missing
+or given twice (``geopotential`` at level 500 *and* ``geopotential_500``); its dims, grid,
+lead times or init times do not match the task; times are duplicated or not a dimension;
+units are missing or differ from the truth's (equivalent spellings such as ``m/s`` and
+``m s-1`` are the same unit); a Zarr store lacks chunks. NaN, infinite and physically
+implausible values (outside :data:`climbench.data.vocabulary.PLAUSIBLE_RANGES`) are found
+during the scoring pass (the one read of the data) and refused then, with the value and
+where it is. Descending latitudes are reordered (lossless); extra init times beyond the
+protocol's are ignored and reported.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 
-from climbench.data.units import normalise_unit
-from climbench.errors import CoordinateError, SchemaError, TimeAxisError, UnitsError
+from climbench.data.units import conversion, normalise_unit
+from climbench.data.vocabulary import plausible_range, resolve
+from climbench.errors import (
+    ClimbenchError,
+    CoordinateError,
+    DataFileError,
+    DataValueError,
+    SchemaError,
+    TimeAxisError,
+    UnitsError,
+)
 from climbench.tasks.spec import Field
+
+#: longest model name accepted (it names table columns, files and leaderboard entries)
+MAX_MODEL_NAME = 100
 
 
 def check_task_attrs(pred: xr.Dataset, task, path: str) -> list[str]:
@@ -41,7 +60,17 @@ def check_task_attrs(pred: xr.Dataset, task, path: str) -> list[str]:
 
 def field_of(pred: xr.Dataset, f: Field, path: str) -> xr.DataArray:
     """The predictions of one target field (``variable`` with ``level``, or ``name``)."""
-    if f.level is not None and f.variable in pred and "level" in pred[f.variable].dims:
+    stacked = f.level is not None and f.variable in pred and "level" in pred[f.variable].dims
+    if stacked and f.name in pred and np.any(np.isclose(pred[f.variable]["level"], f.level)):
+        raise SchemaError(
+            "a target field is given twice",
+            path=path,
+            variable=f.name,
+            expected=f"either `{f.variable}` at level {f.level:g} or `{f.name}`",
+            found="both",
+            hint=f"drop one of them (ds.drop_vars('{f.name}') or the level)",
+        )
+    if stacked:
         levels = pred[f.variable]["level"].values
         if not np.any(np.isclose(levels, f.level)):
             raise SchemaError(
@@ -108,13 +137,17 @@ def check_grid(pred: xr.Dataset, lat: np.ndarray, lon: np.ndarray, path: str) ->
 
 def check_times(pred: xr.Dataset, dim: str, wanted: pd.Index, path: str) -> xr.Dataset:
     """All protocol times present, none duplicated; extra ones dropped."""
-    if dim not in pred.coords:
+    if dim not in pred.coords or dim not in pred.dims:
         raise TimeAxisError(
-            "predictions lack a time coordinate",
+            "predictions lack a time coordinate" if dim not in pred.coords else
+            "a sample coordinate is not a dimension",
             path=path,
             variable=dim,
-            expected=f"`{dim}`",
-            found="dims " + ", ".join(map(str, pred.dims)),
+            expected=f"a `{dim}` dimension with a coordinate",
+            found=("a scalar coordinate; " if dim in pred.coords else "")
+            + "dims "
+            + (", ".join(map(str, pred.dims)) or "none"),
+            hint=f"the task's template (task.template()) shows the `{dim}` values expected",
         )
     values = pred[dim].values
     if dim == "lead_time" and not np.issubdtype(values.dtype, np.timedelta64):
@@ -153,10 +186,22 @@ def check_times(pred: xr.Dataset, dim: str, wanted: pd.Index, path: str) -> xr.D
 
 
 def check_units(da: xr.DataArray, truth_units: str, path: str, name: str) -> None:
-    units = da.attrs.get("units")
-    if units is None or not truth_units:
+    """The field's ``units`` attribute must name the truth's unit (any equivalent spelling);
+    a field without one is refused, as its scale cannot be known (mm scored as m)."""
+    if not truth_units:
         return
-    if normalise_unit(str(units)) != normalise_unit(truth_units):
+    units = da.attrs.get("units")
+    if units is None:
+        raise UnitsError(
+            "predictions do not declare their units",
+            path=path,
+            variable=name,
+            expected=f"a `units` attribute of {truth_units!r}",
+            found="no `units` attribute",
+            hint=f"set ds[{name!r}].attrs['units'] = {truth_units!r} once the values are "
+            "in that unit",
+        )
+    if not same_unit(str(units), truth_units, name):
         raise UnitsError(
             "predictions are in other units than the truth",
             path=path,
@@ -165,3 +210,98 @@ def check_units(da: xr.DataArray, truth_units: str, path: str, name: str) -> Non
             found=str(units),
             hint="convert (e.g. with climbench.data.units) before scoring",
         )
+
+
+def same_unit(a: str, b: str, variable: str) -> bool:
+    """Whether unit strings ``a`` and ``b`` are the same unit for ``variable``: the same
+    spelling up to case, spaces and exponent marks (``m**2 s**-2`` = ``m2 s-2``), or both
+    the identity conversion of the variable's quantity (``m/s`` = ``m s-1``)."""
+    if normalise_unit(a) == normalise_unit(b):
+        return True
+    found = resolve(variable)
+    if found is None:
+        return False
+    ca, cb = conversion(a, found[0].quantity), conversion(b, found[0].quantity)
+    return ca is not None and ca == cb
+
+
+def check_model_name(name: str, path: str) -> str:
+    """A model name fit for tables, file names and leaderboard entries."""
+    clean = str(name).strip()
+    bad = [c for c in clean if not c.isprintable()]
+    if not clean or len(clean) > MAX_MODEL_NAME or bad:
+        raise SchemaError(
+            "unusable model name",
+            path=path,
+            variable="model",
+            expected=f"1 to {MAX_MODEL_NAME} printable characters",
+            found=f"{len(clean)} characters"
+            + (f" with control characters {bad[:3]!r}" if bad else "")
+            + (f": {clean[:40]!r}..." if len(clean) > 40 else f": {clean!r}"),
+            hint="pass --model NAME (model=) or set the file's `model` attribute",
+        )
+    return clean
+
+
+#: predictions may stray this many spans of the truth's values beyond them (fields
+#: without an absolute range: anomalies, names outside the vocabulary)
+TRUTH_SPANS = 10.0
+
+
+def plausible_bounds(variable: str, truth: np.ndarray) -> tuple[float, float, str]:
+    """``(low, high, why)``: the values a prediction of ``variable`` may take.
+
+    The variable's physical range (:data:`~climbench.data.vocabulary.PLAUSIBLE_RANGES`)
+    when the truth lies inside it; otherwise (the truth is an anomaly or change, as in
+    ClimateBench, or the name is not in the vocabulary) the truth's own range widened by
+    :data:`TRUTH_SPANS` times its span. Either catches a corrupt value (1e30) and a
+    thousandfold unit error (mm for m).
+    """
+    t_low, t_high = float(np.nanmin(truth)), float(np.nanmax(truth))
+    physical = plausible_range(variable)
+    if physical is not None and physical[0] <= t_low and t_high <= physical[1]:
+        return physical[0], physical[1], f"the physical range of {variable}"
+    span = max(t_high - t_low, abs(t_low), abs(t_high), np.finfo(np.float32).tiny)
+    return (
+        t_low - TRUTH_SPANS * span,
+        t_high + TRUTH_SPANS * span,
+        f"the truth's range {t_low:g} .. {t_high:g} widened {TRUTH_SPANS:g} times its span",
+    )
+
+
+def check_plausible(
+    name: str, value: float, bounds: tuple[float, float, str], path: str, where: str = ""
+) -> None:
+    """Refuse a prediction ``value`` of field ``name`` outside ``bounds``
+    (:func:`plausible_bounds`); NaN is left to the finiteness check."""
+    low, high, why = bounds
+    if np.isfinite(value) and not low <= value <= high:
+        raise DataValueError(
+            "predictions hold an implausible value",
+            path=path,
+            variable=name,
+            expected=f"values in [{low:.4g}, {high:.4g}] ({why})",
+            found=f"{value:g}" + (f" {where}" if where else ""),
+            hint="check the model's output scaling and units; a corrupt or overflowing "
+            "value cannot be scored",
+        )
+
+
+@contextmanager
+def reading(path: str, what: str) -> Iterator[None]:
+    """Report a failure while reading ``path`` (a corrupt chunk, an HDF5 error, a bad
+    checksum) as a :class:`DataFileError` naming it, instead of an engine traceback."""
+    try:
+        yield
+    except ClimbenchError:
+        raise
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as err:
+        raise DataFileError(
+            f"reading {what} failed",
+            path=path,
+            expected="readable, uncorrupted data",
+            found=f"{type(err).__name__}: {err}",
+            hint="the file is damaged: write or download it again",
+        ) from err

@@ -120,6 +120,7 @@ def evaluate_command(
     baselines: bool = typer.Option(True, help="Score the task's reference baselines too."),
     resamples: int = typer.Option(1000, help="Bootstrap resamples for intervals (0: none)."),
     metric: str = typer.Option(None, help="Metric of the printed table (default: headline)."),
+    overwrite: bool = typer.Option(False, help="Replace an earlier results folder at --out."),
     data_root: Path = _ROOT,
 ) -> None:
     """Score predictions files on a task; writes results.parquet/csv and summary.json.
@@ -129,8 +130,13 @@ def evaluate_command(
     """
     from climbench.evaluation import evaluate
     from climbench.evaluation.evaluate import open_predictions
+    from climbench.io import check_output_path
     from climbench.tasks import get_task
 
+    the_task = get_task(task, data_root)
+    if out is not None:  # before minutes of scoring
+        inputs = [*(predictions or []), the_task.data_dir]
+        check_output_path(out, "results", overwrite=overwrite, inputs=inputs)
     source = predictions[0] if len(predictions or []) == 1 else None
     if predictions and len(predictions) > 1:
         if model is not None:
@@ -153,17 +159,18 @@ def evaluate_command(
             source[name] = path
     results = evaluate(
         source,
-        get_task(task, data_root),
+        the_task,
         model=model,
         baselines=baselines,
         resamples=resamples,
     )
+    if out is not None:  # first: a bad --metric must not lose minutes of scoring
+        results.write(out, overwrite=overwrite, inputs=predictions or [])
     results.print(console, metric=metric)
     for name, notes in results.notes.items():
         for note in notes:
             console.print(f"[yellow]note[/] {name}: {note}")
     if out is not None:
-        results.write(out)
         console.print(f"results written to {out}")
 
 

@@ -99,6 +99,13 @@ def write_climatology(clim: xr.Dataset, out: Path, overwrite: bool = True) -> Pa
     encoding = {
         name: {"chunks": (DAYS, 1, clim.sizes["lat"], clim.sizes["lon"])} for name in clim.data_vars
     }
-    with atomic_directory(out, overwrite=overwrite) as tmp:
-        clim.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True, zarr_format=3)
+    with atomic_directory(out, "climatology", overwrite=overwrite) as tmp:
+        clim.to_zarr(
+            tmp,
+            mode="w",
+            encoding=encoding,
+            consolidated=True,
+            zarr_format=3,
+            write_empty_chunks=True,
+        )
     return out

@@ -159,10 +159,12 @@ def build(task, sources, *, overwrite: bool, progress: bool) -> None:
         }
     task.data_dir.mkdir(parents=True, exist_ok=True)
     with (
-        atomic_directory(task.data_dir / STORE, overwrite=True) as tmp,
+        atomic_directory(task.data_dir / STORE, "emulation-store", overwrite=True) as tmp,
         harmless_warnings_silenced(),
     ):
-        ds.compute().to_zarr(tmp, mode="w", consolidated=True, zarr_format=3)
+        ds.compute().to_zarr(
+            tmp, mode="w", consolidated=True, zarr_format=3, write_empty_chunks=True
+        )
     write_json_atomic(
         task.data_dir / STATS,
         {
@@ -273,6 +275,7 @@ def pattern_scaling_baseline(task) -> xr.Dataset:
             block,
             dims=("scenario", "year", "lat", "lon"),
             coords={"scenario": test["scenario"].values, "year": test["year"].values},
+            attrs={"units": train[f.variable].attrs.get("units", "")},
         )
         out[f.name] = da.sel(year=tmpl["year"].values)
     return xr.Dataset(out, attrs=task.attrs()).assign_coords(lat=tmpl["lat"], lon=tmpl["lon"])

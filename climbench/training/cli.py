@@ -59,6 +59,9 @@ def train_command(
         help="Also write the test predictions here (closed-form models always do).",
     ),
     data_root: Path = typer.Option(None, "--data-root", help="Task data folder."),
+    overwrite: bool = typer.Option(
+        False, help="Replace earlier predictions at --predictions (never anything else)."
+    ),
     overrides: list[str] = typer.Option(
         None,
         "--set",
@@ -75,20 +78,30 @@ def train_command(
             "nothing to train", expected="--config FILE, or --task and --model", found="neither"
         )
     if model in CLOSED_FORM:
+        from climbench.io import check_output_path
+        from climbench.training.predict import write_predictions
+
         the_task = get_task(task, data_root)
-        the_task.prepare_data(progress=True)
-        ds, info = fit_closed_form(the_task, model)
         target = predictions or Path("runs") / f"{the_task.name.replace('/', '-')}-{model}" / (
             "predictions.zarr"
         )
-        from climbench.training.predict import write_predictions
+        check_output_path(target, "predictions", overwrite=overwrite, inputs=[the_task.data_dir])
+        the_task.prepare_data(progress=True)
+        ds, info = fit_closed_form(the_task, model)
 
-        write_predictions(ds, target, overwrite=True)
+        write_predictions(ds, target, overwrite=overwrite, inputs=[the_task.data_dir])
         console.print(f"{model} fitted in closed form {info or ''}; predictions: {target}")
         return
     from climbench.training import predict, train
 
     source = config if config is not None else {"task": task, "model": {"name": model}}
+    if predictions is not None:  # before training, not after it
+        from climbench.io import check_output_path
+
+        the_task = get_task(task or _config_task(config), data_root)
+        check_output_path(
+            predictions, "predictions", overwrite=overwrite, inputs=[the_task.data_dir]
+        )
     checkpoint = train(
         source,
         task=task,
@@ -100,14 +113,13 @@ def train_command(
     )
     console.print(f"checkpoint: {checkpoint}")
     if predictions is not None:
-        the_task = task or _config_task(config)
         # named after the config (unet_ensemble.yaml -> unet_ensemble) or the model
         name = model or (config.stem if config is not None else None)
         predict(
-            get_task(the_task, data_root),
+            the_task,
             checkpoint,
             out=predictions,
-            overwrite=True,
+            overwrite=overwrite,
             model_name=name,
         )
         console.print(f"predictions: {predictions}")

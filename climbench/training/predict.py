@@ -13,6 +13,9 @@ atomically (:func:`climbench.io.atomic_directory`) with the attributes ``task``,
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +26,8 @@ from torch import nn
 
 from climbench.data.formats import harmless_warnings_silenced
 from climbench.errors import DataFileError, SchemaError
-from climbench.io import atomic_directory, refuse_existing
+from climbench.evaluation.validate import check_model_name
+from climbench.io import atomic_directory, check_output_path
 from climbench.tasks import Task, get_task
 from climbench.tasks import downscaling as ds_task
 from climbench.tasks import emulation as em_task
@@ -42,10 +46,7 @@ def load_module(
     ``network``: the network object, for a module trained around one rather than a name.
     """
     path = Path(checkpoint)
-    if not path.is_file():
-        raise DataFileError(
-            "checkpoint not found", path=path, expected="a .ckpt file", found="nothing"
-        )
+    _check_checkpoint(path)
     kwargs = {} if network is None else {"network": network}
     try:
         module = ClimbenchModule.load_from_checkpoint(
@@ -62,6 +63,60 @@ def load_module(
             ) from exc
         raise
     return module.eval()
+
+
+#: keys every checkpoint of :func:`~climbench.training.train.train` holds (Lightning's)
+CHECKPOINT_KEYS = ("state_dict", "hyper_parameters", "pytorch-lightning_version")
+
+
+def _check_checkpoint(path: Path) -> None:
+    """Refuse a file that is not a climbench Lightning checkpoint, before Lightning reads it.
+
+    The file is read with ``weights_only=True`` (tensors and plain data only), so a
+    pickled payload is refused, never run; the message never suggests loading it unsafely.
+    """
+    if not path.is_file():
+        raise DataFileError(
+            "checkpoint not found",
+            path=path,
+            expected="a .ckpt file",
+            found="a folder" if path.is_dir() else "nothing",
+        )
+    if path.stat().st_size == 0:
+        raise DataFileError(
+            "checkpoint is empty",
+            path=path,
+            expected="a Lightning checkpoint",
+            found="0 bytes",
+            hint="the run that wrote it was interrupted: train again",
+        )
+    with open(path, "rb") as f:
+        head = f.read(2)
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True, mmap=head == b"PK")
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
+        pickled = head[:1] == b"\x80"  # a pickle stream, not PyTorch's zip format
+        raise DataFileError(
+            "not a checkpoint climbench can load safely",
+            path=path,
+            expected="a Lightning checkpoint of tensors and plain data (climbench train)",
+            found="a pickle stream with objects other than tensors and plain data"
+            if pickled
+            else f"no readable PyTorch checkpoint ({type(err).__name__})",
+            hint="use a checkpoint written by `climbench train`; climbench never unpickles "
+            "code from a file",
+        ) from err
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise SchemaError(
+            "not a Lightning checkpoint of a climbench model",
+            path=path,
+            expected="the keys " + ", ".join(CHECKPOINT_KEYS),
+            found=f"a {type(data).__name__} without {', '.join(missing)}",
+            hint="use a checkpoint written by `climbench train`",
+        )
 
 
 def predict(
@@ -93,7 +148,7 @@ def predict(
     Returns the predictions (in memory) in physical units.
     """
     if out is not None:
-        refuse_existing(out, overwrite)
+        check_output_path(out, "predictions", overwrite=overwrite, inputs=[checkpoint])
     task = get_task(task, root=data_root) if isinstance(task, str) else task
     module = load_module(checkpoint, network)
     _check_fields(module, task, checkpoint)
@@ -117,9 +172,11 @@ def predict(
         ds = _emulation_dataset(task, arrays, members)
     else:
         ds = _field_dataset(task, arrays, datamodule.predict_times, members)
-    ds.attrs["model"] = model_name or str(module.hparams.get("network") or "custom")
+    ds.attrs["model"] = check_model_name(
+        model_name or str(module.hparams.get("network") or "custom"), str(checkpoint)
+    )
     if out is not None:
-        write_predictions(ds, out, overwrite)
+        write_predictions(ds, out, overwrite, inputs=[checkpoint, task.data_dir])
     return ds
 
 
@@ -172,11 +229,25 @@ def _emulation_dataset(task: Task, arrays: dict[str, np.ndarray], members: int) 
     return xr.Dataset(data, coords=tmpl.coords, attrs=tmpl.attrs)
 
 
-def write_predictions(ds: xr.Dataset, out: str | os.PathLike, overwrite: bool = False) -> None:
-    """Write a predictions dataset as Zarr with one chunk per init (or time), atomically."""
+def write_predictions(
+    ds: xr.Dataset,
+    out: str | os.PathLike,
+    overwrite: bool = False,
+    inputs: Sequence[str | os.PathLike] = (),
+) -> None:
+    """Write a predictions dataset as Zarr with one chunk per init (or time), atomically.
+
+    ``out`` may not be, contain or lie inside one of ``inputs`` (the task data, the
+    checkpoint), and replaces only an earlier predictions store (``overwrite``): see
+    :func:`climbench.io.atomic_directory`. Every chunk is written, even one that equals the
+    fill value, so that a missing chunk always means damage.
+    """
     encoding = {
         name: {"chunks": tuple(1 if d in ("init_time", "time") else n for d, n in da.sizes.items())}
         for name, da in ds.data_vars.items()
     }
-    with atomic_directory(out, overwrite=overwrite) as tmp, harmless_warnings_silenced():
-        ds.to_zarr(tmp, encoding=encoding, consolidated=True)
+    with (
+        atomic_directory(out, "predictions", overwrite=overwrite, inputs=inputs) as tmp,
+        harmless_warnings_silenced(),
+    ):
+        ds.to_zarr(tmp, encoding=encoding, consolidated=True, write_empty_chunks=True)

@@ -121,7 +121,7 @@ def write_stream(
         TimeRemainingColumn(),
     )
     with (
-        atomic_directory(out, overwrite=overwrite) as tmp,
+        atomic_directory(out, "synthetic-store", overwrite=overwrite) as tmp,
         Progress(*columns, disable=not progress, transient=False) as bar,
     ):
         groups = {}
