@@ -55,12 +55,29 @@ def data_info(
     units: list[str] = typer.Option(
         None, "--units", help="Override a wrong units attribute: VARIABLE=UNIT (repeatable)."
     ),
-    stats: bool = typer.Option(False, help="Also print min / mean / max (reads the data)."),
+    stats: bool = typer.Option(
+        False,
+        help="Also print min / mean / max, and refuse all-NaN variables and values outside "
+        "their plausible range (reads the data).",
+    ),
+    ranges: list[str] = typer.Option(
+        None,
+        "--range",
+        help="Plausible range of a variable in its canonical unit, checked with --stats: "
+        "VARIABLE=LO:HI (repeatable).",
+    ),
+    allow_missing_chunks: bool = typer.Option(
+        False,
+        "--allow-missing-chunks",
+        help="Accept a Zarr store without some chunk files (zarr-python 3 leaves out "
+        "chunks that are all fill value); by default they are taken as damage.",
+    ),
 ) -> None:
     """Describe a dataset as climbench sees it: source, grid, time axis, variables, units."""
     from climbench.data.describe import print_summary
     from climbench.data.open import open_dataset
     from climbench.data.prepare import read_manifest
+    from climbench.data.schema import valid_ranges_from_text
 
     if len(paths) == 1 and Path(paths[0]).is_dir() and read_manifest(paths[0]) is not None:
         manifest = read_manifest(paths[0])
@@ -83,6 +100,8 @@ def data_info(
         source=source,
         units=_parse_units(units),
         check_values=stats,
+        valid_ranges=valid_ranges_from_text(ranges or []),
+        allow_missing_chunks=allow_missing_chunks,
     )
     print_summary(ds, ", ".join(paths), console=console, stats=stats)
 
@@ -113,10 +132,23 @@ def data_prepare(
     time_chunk: int = typer.Option(None, help="Time steps per Zarr chunk (default: see docs)."),
     source: str = typer.Option(None, help="Force the source adapter."),
     units: list[str] = typer.Option(None, "--units", help="VARIABLE=UNIT override."),
+    ranges: list[str] = typer.Option(
+        None,
+        "--range",
+        help="Plausible range of a variable in its canonical unit, replacing the built-in "
+        "one: VARIABLE=LO:HI (repeatable).",
+    ),
+    allow_missing_chunks: bool = typer.Option(
+        False,
+        "--allow-missing-chunks",
+        help="Accept source Zarr stores without some chunk files (zarr-python 3 leaves out "
+        "chunks that are all fill value); by default they are taken as damage.",
+    ),
     overwrite: bool = typer.Option(False, help="Replace an existing store."),
 ) -> None:
     """Regrid, select and normalise sources into a training-ready Zarr store."""
     from climbench.data.prepare import prepare
+    from climbench.data.schema import valid_ranges_from_text
 
     path = prepare(
         sources,
@@ -130,6 +162,8 @@ def data_prepare(
         time_chunk=time_chunk,
         source=source,
         units=_parse_units(units),
+        valid_ranges=valid_ranges_from_text(ranges or []),
+        allow_missing_chunks=allow_missing_chunks,
         overwrite=overwrite,
         progress=True,
     )
@@ -208,7 +242,20 @@ def main() -> None:
         app()
     except ClimbenchError as err:
         error_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        _quiet_shutdown()
         sys.exit(2)
+
+
+def _quiet_shutdown() -> None:
+    """After a refused or failed command, silence the asyncio shutdown notices that zarr's
+    abandoned writer tasks print at exit ("Task was destroyed but it is pending", "Event
+    loop is closed"): the one-line error above already says what happened."""
+    import logging
+    import warnings
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited")
+    sys.unraisablehook = lambda unraisable: None
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ import os
 import re
 import shutil
 import sys
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -48,16 +49,17 @@ from climbench.errors import StoreError
 
 #: file in the top folder of every climbench output, naming its kind
 OUTPUT_MARKER = ".climbench-output.json"
-#: kinds of output; a path holding one kind is never replaced by another
-KINDS = (
-    "results",
-    "predictions",
-    "prepared-store",
-    "synthetic-store",
-    "climatology",
-    "emulation-store",
-    "tensor-cache",
-)
+#: kinds of output (with what they are called in messages); a path holding one kind is
+#: never replaced by another
+KINDS = {
+    "results": "results folder",
+    "predictions": "predictions store",
+    "prepared-store": "prepared store",
+    "synthetic-store": "synthetic data store",
+    "climatology": "climatology store",
+    "emulation-store": "emulation store",
+    "tensor-cache": "tensor cache",
+}
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<what>partial|old)-(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
 _TMP_FILE = re.compile(r"^\.(?P<name>.+)\.tmp-(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
 
@@ -90,16 +92,17 @@ def check_output_path(
     """
     if kind not in KINDS:
         raise ValueError(f"unknown output kind {kind!r}")  # a programming error
+    label = KINDS[kind]
     out = Path(out)
     where = out.resolve()
     cwd = Path.cwd().resolve()
     if where == cwd or where in cwd.parents:
         raise StoreError(
-            f"the {kind} output would replace the current folder",
+            f"the {label} would replace the current folder",
             path=out,
-            expected=f"a new folder for the {kind}",
+            expected=f"a new folder for the {label}",
             found="the current folder" if where == cwd else f"a parent of the current folder {cwd}",
-            hint=f"name a new folder, e.g. --out ./{kind}-1",
+            hint=f"name a new folder, e.g. --out ./{kind}-1 (inside the current one)",
         )
     for item in inputs:
         source = Path(item).resolve()
@@ -114,7 +117,7 @@ def check_output_path(
         )
         if relation is not None:
             raise StoreError(
-                f"the {kind} output {relation} an input of this command",
+                f"the {label} {relation} an input of this command",
                 path=out,
                 expected="a path outside every input",
                 found=f"it {relation} {item}",
@@ -124,16 +127,16 @@ def check_output_path(
         have = output_kind(out)
         if have != kind:
             what = (
-                f"a climbench {have}"
+                f"a climbench {KINDS.get(have, have)}"
                 if have is not None
                 else "a file"
                 if not out.is_dir()
                 else "a folder climbench did not write"
             )
             raise StoreError(
-                f"the path exists and is not a climbench {kind}",
+                f"the path exists and is not a climbench {label}",
                 path=out,
-                expected=f"a new path, or an earlier climbench {kind} (with {OUTPUT_MARKER})",
+                expected=f"a new path, or an earlier climbench {label} (with {OUTPUT_MARKER})",
                 found=what,
                 hint="choose another path; climbench never replaces what it did not write",
             )
@@ -142,7 +145,7 @@ def check_output_path(
                 "output already exists",
                 path=out,
                 expected="a new path",
-                found=f"an earlier climbench {kind}",
+                found=f"an earlier climbench {label}",
                 hint="pass --overwrite (overwrite=True) to replace it, or choose another path",
             )
     return out
@@ -182,8 +185,8 @@ def atomic_directory(
         check_output_path(out, kind, overwrite=overwrite, inputs=inputs)  # still ours?
         _publish(partial, out)
     except BaseException as err:
-        shutil.rmtree(partial, ignore_errors=True)
-        if isinstance(err, OSError):
+        _remove_partial(partial)
+        if _is_write_failure(err):
             raise StoreError(
                 "writing failed; nothing was published",
                 path=out,
@@ -192,6 +195,27 @@ def atomic_directory(
                 hint="free disk space or choose another path, then run again",
             ) from err
         raise
+
+
+def _is_write_failure(err: BaseException) -> bool:
+    """Whether ``err`` reports a failed write (disk full, file too large, permission)
+    rather than a bug: an ``OSError``, or the ``RuntimeError("NetCDF: HDF error")`` that
+    the netCDF-C library raises for the same causes."""
+    if isinstance(err, OSError):
+        return True
+    return isinstance(err, RuntimeError) and str(err).startswith("NetCDF:")
+
+
+def _remove_partial(partial: Path, attempts: int = 10, pause_s: float = 0.1) -> None:
+    """Remove a failed write's partial folder. Zarr's writer tasks still in flight after
+    the first failure may recreate folders in it for a moment, so removal is repeated
+    until the folder stays gone (or ``attempts`` are used up: ``climbench data clean``
+    removes what is left)."""
+    for _ in range(attempts):
+        shutil.rmtree(partial, ignore_errors=True)
+        time.sleep(pause_s)
+        if not partial.exists():
+            return
 
 
 def _write_marker(folder: Path, kind: str) -> None:
