@@ -243,8 +243,12 @@ def check_model_name(name: str, path: str) -> str:
     return clean
 
 
-#: predictions may stray this many spans of the truth's values beyond them (fields
-#: without an absolute range: anomalies, names outside the vocabulary)
+#: a prediction may leave its variable's physical range by this fraction of the range's
+#: width on either side: a poor model (negative rain from a regression) is scored as
+#: poor, not refused
+PHYSICAL_MARGIN = 0.5
+#: predictions of fields without an absolute range (anomalies, names outside the
+#: vocabulary) may stray this many spans of the truth's values beyond them
 TRUTH_SPANS = 10.0
 
 
@@ -252,15 +256,21 @@ def plausible_bounds(variable: str, truth: np.ndarray) -> tuple[float, float, st
     """``(low, high, why)``: the values a prediction of ``variable`` may take.
 
     The variable's physical range (:data:`~climbench.data.vocabulary.PLAUSIBLE_RANGES`)
-    when the truth lies inside it; otherwise (the truth is an anomaly or change, as in
-    ClimateBench, or the name is not in the vocabulary) the truth's own range widened by
-    :data:`TRUTH_SPANS` times its span. Either catches a corrupt value (1e30) and a
-    thousandfold unit error (mm for m).
+    widened by :data:`PHYSICAL_MARGIN` of its width, when the truth lies inside it;
+    otherwise (the truth is an anomaly or change, as in ClimateBench, or the name is not
+    in the vocabulary) the truth's own range widened by :data:`TRUTH_SPANS` times its
+    span. Either catches a corrupt value (1e30) and a value in kelvin scored as degC.
     """
     t_low, t_high = float(np.nanmin(truth)), float(np.nanmax(truth))
     physical = plausible_range(variable)
     if physical is not None and physical[0] <= t_low and t_high <= physical[1]:
-        return physical[0], physical[1], f"the physical range of {variable}"
+        margin = PHYSICAL_MARGIN * (physical[1] - physical[0])
+        return (
+            physical[0] - margin,
+            physical[1] + margin,
+            f"the physical range of {variable}, {physical[0]:g} .. {physical[1]:g}, "
+            f"widened by {PHYSICAL_MARGIN:g} of its width",
+        )
     span = max(t_high - t_low, abs(t_low), abs(t_high), np.finfo(np.float32).tiny)
     return (
         t_low - TRUTH_SPANS * span,
