@@ -18,7 +18,13 @@ import xarray as xr
 import climbench
 from climbench.data.grids import cell_area_weights
 from climbench.data.schema import validate
-from climbench.errors import DataFileError, UnitsError
+from climbench.errors import (
+    ClimbenchError,
+    CoordinateError,
+    DataFileError,
+    TimeAxisError,
+    UnitsError,
+)
 
 G0 = 9.80665
 CMIP6 = "Climate-REF+ref-sample-data/data/CMIP6"
@@ -60,6 +66,62 @@ ERSST = "xarray-contrib+xarray-tutorial/data/sst.mnmean.nc"
 ROCKETPY = "RocketPy-Team+RocketPy/data/weather/hedy_euroc_2025_weather_data.nc"
 MERRA2_DIR = "KANISHKLEGENDARY+ISRO-Hackathon-AeroSphinX-Project-/merra_downloads"
 CLIMATEBENCH_CSV = "duncanwp+ClimateBench/inputs_NorESM2_ERF.csv"
+WRF_MERCATOR = "NCAR+wrf-python/test/ci_tests/ci_test_file.nc"
+SALEM_WRF = "fmaussion+salem-sample-data/salem-test/grid/wrf_tip_d{}.nc"
+CORDEX_OROG = (
+    "euro-cordex+py-cordex/examples/plots/data/"
+    "orog_EUR-11_ECMWF-ERAINT_evaluation_r0i0p0_GERICS-REMO2015_v1_fx.nc"
+)
+ORCA2 = "NCAS-CMS+cf-plot/docs/source/data/orca2.nc"
+KNMI = (
+    "tintin10q+KNMI.nl-Dataloader/data_engineering_project/data_engineering_project/"
+    "KMDS__OPER_P___10M_OBS_L2_20240516{}.nc"
+)
+ARM_MET = "ARM-DOE+arm-test-data/data/sgpmetE13.b1.20190101.000000.cdf"
+CESM_DMI = "XunshuS+CESM-138-year-IOD-hindcast/CESM_fc_dmi.nc"
+WGUST_ENS = "ecmwf+metview-python/examples/wgust_ens.grib"
+
+BEYOND_REGULAR_GRIDS = "issue: real data beyond regular grids"
+#: reference files whose layout the loaders do not support yet: the error they must raise
+#: (a ClimbenchError naming the file, never another exception) and why
+UNSUPPORTED = {
+    WRF_MERCATOR: (
+        TimeAxisError,
+        "WRF: times only as character `Times` / `XTIME` on dim `Time`, and a curvilinear "
+        f"Mercator grid with 2-D XLAT/XLONG ({BEYOND_REGULAR_GRIDS})",
+    ),
+    **{
+        SALEM_WRF.format(d): (
+            TimeAxisError,
+            "WRF: times only as character `Times`, and a Lambert conformal grid with 2-D "
+            f"XLAT/XLONG ({BEYOND_REGULAR_GRIDS})",
+        )
+        for d in (1, 2)
+    },
+    CORDEX_OROG: (
+        CoordinateError,
+        f"CORDEX rotated-pole grid: 2-D lat/lon on rlat/rlon ({BEYOND_REGULAR_GRIDS})",
+    ),
+    ORCA2: (
+        CoordinateError,
+        f"NEMO ORCA2 tripolar grid: 2-D latitude/longitude data variables ({BEYOND_REGULAR_GRIDS})",
+    ),
+    **{
+        KNMI.format(hhmm): (
+            CoordinateError,
+            f"KNMI station observations: lat/lon per station ({BEYOND_REGULAR_GRIDS})",
+        )
+        for hhmm in ("1720", "1730")
+    },
+    ARM_MET: (
+        CoordinateError,
+        f"ARM single station: 0-d lat/lon variables ({BEYOND_REGULAR_GRIDS})",
+    ),
+    CESM_DMI: (
+        TimeAxisError,
+        "CESM hindcast of an index: decimal-year time without units, and no lat/lon at all",
+    ),
+}
 
 
 def global_mean(da: xr.DataArray) -> xr.DataArray:
@@ -93,7 +155,9 @@ def _gridded_files() -> list[str]:
     return sorted(
         str(p.relative_to(root))
         for p in root.rglob("*")
-        if p.is_file() and p.suffix in (".nc", ".grib", ".grb", ".nc4")
+        if p.is_file()
+        and p.suffix in (".nc", ".grib", ".grb", ".nc4", ".cdf")
+        and str(p.relative_to(root)) not in UNSUPPORTED
     )
 
 
@@ -110,6 +174,52 @@ def test_every_gridded_file_opens_canonical(shared_data: Path, relative: str) ->
     for name, da in ds.data_vars.items():
         assert "units" in da.attrs, f"{name} has no units"
         assert da.dims[-2:] == ("lat", "lon"), f"{name}: {da.dims}"
+
+
+@pytest.mark.parametrize("relative", sorted(UNSUPPORTED))
+def test_unsupported_layout_is_refused_clearly(shared_file, relative: str) -> None:
+    """Layouts beyond regular grids (UNSUPPORTED gives each one's reason) are refused
+    with the expected ClimbenchError naming the file, never another exception."""
+    path = shared_file(relative)
+    expected, reason = UNSUPPORTED[relative]
+    with pytest.raises(ClimbenchError) as info:
+        open_quiet(path)
+    assert isinstance(info.value, expected), f"{reason}: {type(info.value).__name__}"
+    message = str(info.value)
+    assert str(path) in message
+    assert info.value.expected and info.value.found, message
+    assert "not supported" in message, message
+
+
+def test_wrf_refusal_names_its_time_variables_and_2d_grid(shared_file) -> None:
+    message = str(_refusal(shared_file(WRF_MERCATOR)))
+    for name in ("'Time'", "Times", "XTIME", "XLAT", "XLONG", "curvilinear"):
+        assert name in message, name
+
+
+def test_station_files_are_named_as_station_data(shared_file) -> None:
+    for relative in (KNMI.format("1720"), ARM_MET):
+        message = str(_refusal(shared_file(relative)))
+        assert "station" in message and "'lat'" in message and "'lon'" in message, message
+
+
+def test_ecmwf_ensemble_grib_opens_on_its_regular_grid(shared_file) -> None:
+    """ENS wind gusts: number -> member, latitude ascending, -20..30 E wrapped to [0, 360);
+    the three forecast steps of the single init stay a leading dim."""
+    ds = open_quiet(shared_file(WGUST_ENS))
+    validate(ds)
+    gust = ds["fg10_6"]
+    assert gust.dims[-3:] == ("member", "lat", "lon") and len(gust.dims) == 4
+    assert ds.sizes["member"] == 50 and ds.sizes[gust.dims[0]] == 3
+    assert (np.diff(ds["lat"].values) > 0).all() and ds["lat"].values[0] == 35.0
+    assert ds["lon"].values.min() == 0.0 and ds["lon"].values.max() == 359.0
+    assert float(gust.min()) > 0.0 and float(gust.max()) < 60.0  # m s-1
+
+
+def _refusal(path: Path) -> ClimbenchError:
+    with pytest.raises(ClimbenchError) as info:
+        open_quiet(path)
+    return info.value
 
 
 # --------------------------------------------------------------------------------------

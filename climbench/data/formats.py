@@ -10,7 +10,9 @@ netCDF library itself does not check them on open and reads a cut file as zeros)
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 import struct
 import warnings
 from collections.abc import Iterator
@@ -27,8 +29,20 @@ ZARR_MARKERS = ("zarr.json", ".zgroup", ".zarray", ".zmetadata")
 
 
 def detect_format(path: str | Path) -> str:
-    """``"grib"``, ``"netcdf4"``, ``"netcdf3"`` or ``"zarr"`` for a local path."""
+    """``"grib"``, ``"netcdf4"``, ``"netcdf3"`` or ``"zarr"`` for a local path.
+
+    Refuses with :class:`DataFileError` a missing, empty, unreadable (permission denied) or
+    unknown file, a directory that is not a Zarr store, and a Zarr *array* folder given
+    where a store is expected (``store.zarr/t2m`` instead of ``store.zarr``).
+    """
     path = Path(path)
+    try:
+        return _detect(path)
+    except PermissionError as err:
+        raise permission_denied(path, err) from err
+
+
+def _detect(path: Path) -> str:
     if not path.exists():
         raise DataFileError(
             "file not found",
@@ -39,6 +53,7 @@ def detect_format(path: str | Path) -> str:
         )
     if path.is_dir():
         if any((path / marker).exists() for marker in ZARR_MARKERS):
+            _refuse_zarr_array(path)
             return "zarr"
         raise DataFileError(
             "directory is not a Zarr store",
@@ -72,8 +87,105 @@ def detect_format(path: str | Path) -> str:
     )
 
 
+def permission_denied(path: str | Path, err: OSError) -> DataFileError:
+    """The :class:`DataFileError` for a file or store the current user may not read."""
+    path = Path(path)
+    try:
+        mode = stat.filemode(path.stat().st_mode)
+    except OSError:
+        mode = "unknown (the folder above cannot be searched)"
+    denied = err.filename if err.filename is not None else path
+    return DataFileError(
+        "permission denied",
+        path=path,
+        expected="a file or store the current user can read",
+        found=f"permission denied reading {denied} (mode {mode})",
+        hint="ask the owner for read access, or grant it with `chmod u+r FILE` "
+        "(`chmod -R u+rX STORE` for a directory or Zarr store)",
+    )
+
+
+def _zarr_node_type(folder: Path) -> str | None:
+    """``"array"``, ``"group"`` or None (no Zarr metadata) for a folder of a store."""
+    meta = folder / "zarr.json"
+    if meta.is_file():
+        try:
+            return str(json.loads(meta.read_text()).get("node_type", "group"))
+        except (ValueError, AttributeError) as err:
+            raise DataFileError(
+                "Zarr metadata cannot be parsed",
+                path=meta,
+                expected="a JSON object with 'node_type'",
+                found=f"{type(err).__name__}: {err}",
+                hint="the store is damaged; copy or download it again",
+            ) from err
+    if (folder / ".zarray").is_file():
+        return "array"
+    if (folder / ".zgroup").is_file() or (folder / ".zmetadata").is_file():
+        return "group"
+    return None
+
+
+def _refuse_zarr_array(path: Path) -> None:
+    """A Zarr array folder (one variable of a store) is not a dataset: say which store
+    to open instead."""
+    if _zarr_node_type(path) != "array":
+        return
+    parent = path.parent
+    raise DataFileError(
+        "this is one Zarr array (a variable inside a store), not a store",
+        path=path,
+        expected="a Zarr store: a group whose zarr.json (or .zgroup) lists arrays",
+        found=f"the metadata of array '{path.name}'"
+        + (f" inside the store {parent}" if _zarr_node_type(parent) == "group" else ""),
+        hint=f"open the store that holds it ({parent}) and select the variable with "
+        f"variables=['{path.name}'] (CLI: --variable {path.name})",
+    )
+
+
+def check_zarr_metadata(store: str | Path) -> None:
+    """Refuse a local Zarr store with a folder that holds data but no Zarr metadata.
+
+    An array whose ``zarr.json`` (or ``.zarray``) was lost is invisible to zarr: without
+    consolidated metadata the variable silently disappears from the dataset; with it, the
+    store opens but is damaged. One listing per group, nothing read.
+    """
+    store = Path(store)
+    try:
+        orphan = _folder_without_metadata(store)
+    except PermissionError as err:
+        raise permission_denied(store, err) from err
+    if orphan is not None:
+        raise DataFileError(
+            "a folder of the Zarr store has data but no Zarr metadata (its array's "
+            "metadata is missing)",
+            path=store,
+            variable=orphan.name,
+            expected=f"zarr.json (or .zarray) in {orphan}",
+            found=f"only {sorted(p.name for p in orphan.iterdir())[:5]}",
+            hint="the store is damaged or partially copied; copy or download it again",
+        )
+
+
+def _folder_without_metadata(store: Path) -> Path | None:
+    """The first non-empty folder of ``store``'s groups that is neither array nor group."""
+    pending = [store]
+    while pending:
+        group = pending.pop()
+        for folder in sorted(p for p in group.iterdir() if p.is_dir()):
+            if folder.name.startswith("."):
+                continue
+            kind = _zarr_node_type(folder)
+            if kind == "group":
+                pending.append(folder)
+            elif kind is None and any(folder.iterdir()):
+                return folder
+    return None
+
+
 def check_integrity(path: str | Path, fmt: str) -> None:
-    """Refuse a truncated GRIB or HDF5 file before an engine half-reads it."""
+    """Refuse a truncated GRIB or HDF5 file before an engine half-reads it, and a Zarr
+    store with an array folder that lost its metadata (:func:`check_zarr_metadata`)."""
     path = Path(path)
     size = path.stat().st_size
     if fmt == "netcdf4":
@@ -98,6 +210,8 @@ def check_integrity(path: str | Path, fmt: str) -> None:
                 )
     elif fmt == "grib":
         _check_grib(path, size)
+    elif fmt == "zarr":
+        check_zarr_metadata(path)
     elif fmt == "netcdf3":
         expected = _netcdf3_data_end(path)
         if expected is not None and expected > size:
@@ -277,6 +391,8 @@ def _open_engine(path: Path, fmt: str, chunks: dict | str | None) -> xr.Dataset:
         return xr.open_dataset(path, engine=engine, chunks=chunks)
     except DataFileError:
         raise
+    except PermissionError as err:
+        raise permission_denied(path, err) from err
     except Exception as err:  # engines raise OSError, ValueError, KeyError, RuntimeError...
         raise DataFileError(
             f"cannot be read as {fmt}",
@@ -291,3 +407,32 @@ def is_url(text: str | os.PathLike) -> bool:
     """True for ``scheme://...`` strings other than ``file://``."""
     text = str(text)
     return "://" in text and not text.startswith("file://")
+
+
+def missing_zarr_chunks(path: str | Path) -> dict[str, tuple[int, int]]:
+    """``{array: (chunks present, chunks expected)}`` of the arrays of a local Zarr store
+    that lack chunk (or shard) files.
+
+    A chunk that was never written reads as the array's fill value: with a fill value of 0,
+    a lost chunk of a predictions file would be scored as zeros, and a lost step of a
+    source as NaN. climbench writes every chunk (``write_empty_chunks=True``), so any gap in
+    its own stores is damage. Listing is cheap: one directory walk, no chunk is read.
+    """
+    import zarr
+
+    with harmless_warnings_silenced():
+        try:
+            group = zarr.open_group(str(path), mode="r")
+        except Exception as err:
+            raise DataFileError(
+                "cannot be read as a Zarr group",
+                path=path,
+                expected="a Zarr store (a group with arrays)",
+                found=f"{type(err).__name__}: {err}",
+            ) from err
+        gaps = {}
+        for name, array in group.arrays():
+            present, expected = array.nchunks_initialized, array.nchunks
+            if present < expected:
+                gaps[str(name)] = (int(present), int(expected))
+    return gaps

@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import dask
 import numpy as np
 import xarray as xr
 
@@ -26,6 +27,8 @@ def open_dataset(
     units: Mapping[str, str] | None = None,
     chunks: dict | str | None = None,
     check_values: bool = False,
+    valid_ranges: Mapping[str, tuple[float, float]] | None = None,
+    allow_missing_chunks: bool = False,
     sha256: str | None = None,
 ) -> xr.Dataset:
     """Open weather or climate data as the canonical dataset of DESIGN.md.
@@ -41,7 +44,20 @@ def open_dataset(
         units: override wrong or missing ``units`` attributes, e.g. ``{"tasmax": "degC"}``.
         chunks: dask chunks passed to xarray (``None`` keeps the engines' lazy arrays,
             ``"auto"`` or a dict for dask).
-        check_values: also read the data and refuse variables that are entirely NaN.
+        check_values: also read the data (once) and refuse variables that are entirely NaN
+            and values outside the plausible range of their variable
+            (:data:`climbench.data.vocabulary.PLAUSIBLE_RANGES`, in canonical units, after
+            unit conversion): a wrong units label (kelvin values labelled degC read as
+            ~550 K) or a corrupt value. NaN values are skipped (masked data are fine).
+        valid_ranges: ``{variable: (low, high)}`` in canonical units, replacing the
+            plausible range of a vocabulary variable (canonical, alias or source name) or
+            adding one for a variable outside the vocabulary (those are otherwise not
+            checked); used when ``check_values``.
+        allow_missing_chunks: accept a local Zarr store whose arrays lack chunk files. By
+            default such a store is refused (a missing chunk reads as the fill value, NaN,
+            so a damaged or partially copied store would give all-NaN steps without an
+            error). Pass True for stores that omit chunks equal to the fill value on
+            purpose: zarr-python 3 does so by default (``write_empty_chunks=False``).
         sha256: expected checksum of a single downloaded file.
 
     Returns:
@@ -50,12 +66,22 @@ def open_dataset(
         DRS fields, MERRA-2 collection) are in ``ds.attrs``.
     """
     paths = _expand(path_or_url)
-    parts = [_open_one(p, source=source, units=units, chunks=chunks, sha256=sha256) for p in paths]
+    parts = [
+        _open_one(
+            p,
+            source=source,
+            units=units,
+            chunks=chunks,
+            sha256=sha256,
+            allow_missing_chunks=allow_missing_chunks,
+        )
+        for p in paths
+    ]
     ds = parts[0] if len(parts) == 1 else combine(parts, [str(p) for p in paths])
     if variables is not None:
         ds = select_variables(ds, variables, name=str(path_or_url))
     if check_values:
-        check_not_all_nan(ds, name=str(path_or_url))
+        check_data_values(ds, name=str(path_or_url), valid_ranges=valid_ranges)
     return ds
 
 
@@ -88,6 +114,7 @@ def _open_one(
     units: Mapping[str, str] | None,
     chunks: dict | str | None,
     sha256: str | None,
+    allow_missing_chunks: bool,
 ) -> xr.Dataset:
     if formats.is_url(path):
         if path.rstrip("/").endswith(".zarr"):
@@ -109,6 +136,8 @@ def _open_one(
     else:
         fmt = formats.detect_format(path)
         formats.check_integrity(path, fmt)
+        if fmt == "zarr" and not allow_missing_chunks:
+            _refuse_missing_chunks(path)
         raw = formats.open_raw(path, fmt, chunks)
     adapter = detect(path, raw, source)
     meta = adapter.metadata(path, raw)
@@ -117,6 +146,24 @@ def _open_one(
     ds.attrs.update(meta)
     ds.attrs.update(climbench_source=adapter.name, climbench_format=fmt, climbench_path=str(path))
     return ds
+
+
+def _refuse_missing_chunks(store: str) -> None:
+    """Refuse a local Zarr store whose arrays (data or coordinates) lack chunk files."""
+    gaps = formats.missing_zarr_chunks(store)
+    if not gaps:
+        return
+    raise DataFileError(
+        "chunks are missing: the store is damaged or partially copied (a missing chunk "
+        "would read as the fill value, NaN, without any error)",
+        path=store,
+        variable=next(iter(gaps)),
+        expected="a chunk file for every chunk of every array",
+        found="; ".join(f"'{a}': {p} of {n} chunks present" for a, (p, n) in gaps.items()),
+        hint="copy or download the store again; if it was written with zarr's default "
+        "write_empty_chunks=False (zarr-python 3 leaves out chunks that are all fill value), "
+        "the gaps are legitimate: pass allow_missing_chunks=True (CLI --allow-missing-chunks)",
+    )
 
 
 def _calendar(ds: xr.Dataset) -> str | None:
@@ -200,17 +247,35 @@ def select_variables(ds: xr.Dataset, variables: Sequence[str], name: str = "data
     return ds[wanted]
 
 
-def check_not_all_nan(ds: xr.Dataset, name: str = "dataset") -> None:
-    """Raise :class:`DataValueError` for a variable that has no finite value (reads data)."""
+def check_data_values(
+    ds: xr.Dataset,
+    name: str = "dataset",
+    valid_ranges: Mapping[str, tuple[float, float]] | None = None,
+) -> None:
+    """Read every variable once and refuse, with :class:`DataValueError`, one that has no
+    finite value or values outside its plausible range (:func:`schema.plausible_ranges`).
+
+    All reductions of a variable go into one dask computation, so each chunk is read once.
+    """
+    ranges = schema.plausible_ranges(ds, valid_ranges)
+    lazy = {}
     for vname, da in ds.data_vars.items():
         if not np.issubdtype(da.dtype, np.number):
             continue
-        if not bool(np.isfinite(da).any()):
+        da = da if da.chunks is not None else da.chunk("auto")
+        extremes = schema.value_extremes(da) if vname in ranges else ()
+        lazy[str(vname)] = (np.isfinite(da).any(), *extremes)
+    with schema.all_nan_warnings_silenced():
+        computed = dask.compute(lazy)[0]
+    for vname, (finite, *_) in computed.items():
+        if not bool(finite):
             raise DataValueError(
                 "variable is entirely NaN",
                 path=name,
-                variable=str(vname),
+                variable=vname,
                 expected="at least one finite value",
                 found="only NaN / Inf",
                 hint="check the file's _FillValue and the selected region",
             )
+    extremes = {v: tuple(found[1:]) for v, found in computed.items() if v in ranges}
+    schema.check_value_ranges(ds, extremes, ranges, name)

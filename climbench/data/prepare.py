@@ -27,6 +27,7 @@ normalise residual (tendency) targets.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import hashlib
 import json
 import math
@@ -41,13 +42,13 @@ import xarray as xr
 from numcodecs import Zstd
 
 from climbench.data import schema
-from climbench.data.formats import harmless_warnings_silenced
+from climbench.data.formats import harmless_warnings_silenced, is_url
 from climbench.data.open import combine, open_dataset, select_variables
 from climbench.data.progress import progress_bar
 from climbench.data.regrid import regrid, resolve_grid
 from climbench.data.remote import sha256_file
 from climbench.errors import CoordinateError, DataValueError, RegridError, StoreError
-from climbench.io import atomic_directory, refuse_existing, write_json_atomic
+from climbench.io import atomic_directory, check_output_path, write_json_atomic
 
 MANIFEST = "climbench_manifest.json"
 SHARD_BYTES = 32 * 2**20
@@ -68,6 +69,8 @@ def prepare(
     time_chunk: int | None = None,
     source: str | None = None,
     units: Mapping[str, str] | None = None,
+    valid_ranges: Mapping[str, tuple[float, float]] | None = None,
+    allow_missing_chunks: bool = False,
     overwrite: bool = False,
     progress: bool = False,
 ) -> Path:
@@ -87,17 +90,25 @@ def prepare(
             computed over: pass the training split so no test data leaks (default: all
             kept times).
         time_chunk: time steps per Zarr chunk (default 1).
-        source, units: passed to :func:`climbench.open_dataset`.
+        source, units, allow_missing_chunks: passed to :func:`climbench.open_dataset`.
+        valid_ranges: ``{variable: (low, high)}`` in canonical units, replacing the
+            plausible range of a variable. Every variable with a range is checked in the
+            same pass as the statistics (each written value is read once); a value
+            outside refuses the whole store (see ``open_dataset(check_values=True)``).
         overwrite: replace an existing store atomically.
         progress: show a progress bar.
     """
     out = Path(out)
-    refuse_existing(out, overwrite)  # before any work, not after minutes of it
     items = [sources] if isinstance(sources, (str, os.PathLike, xr.Dataset)) else list(sources)
+    inputs = _local_inputs(items)
+    # before any work, not after minutes of it
+    check_output_path(out, "prepared-store", overwrite=overwrite, inputs=inputs)
     target = resolve_grid(grid) if grid is not None else None
     parts, provenance = [], []
     for item in items:
-        ds = _open_source(item, source=source, units=units)
+        ds = _open_source(
+            item, source=source, units=units, allow_missing_chunks=allow_missing_chunks
+        )
         provenance.append(_provenance(item, ds))
         if time_range is not None and "time" in ds.dims:
             ds = ds.sel(time=slice(*time_range))  # before combining: spans may differ
@@ -112,9 +123,18 @@ def prepare(
     ds = _as_float32(ds)
     encoding = _encoding(ds, time_chunk or 1)
     ds = _chunk_for_writing(ds, encoding)
-    with atomic_directory(out, overwrite=overwrite) as tmp, harmless_warnings_silenced():
+    with (
+        atomic_directory(out, "prepared-store", overwrite=overwrite, inputs=inputs) as tmp,
+        harmless_warnings_silenced(),
+    ):
         write = ds.to_zarr(
-            tmp, mode="w", encoding=encoding, compute=False, consolidated=True, zarr_format=3
+            tmp,
+            mode="w",
+            encoding=encoding,
+            compute=False,
+            consolidated=True,
+            zarr_format=3,
+            write_empty_chunks=True,  # a missing chunk then always means damage
         )
         with progress_bar(f"writing {out.name}", enabled=progress):
             dask.compute(write)
@@ -126,7 +146,9 @@ def prepare(
             chunks={"time": _stats_steps(ds, time_chunk or 1)} if "time" in ds.dims else {},
         )
         with progress_bar("statistics", enabled=progress):
-            stats, period = _statistics(written, stats_period, str(out))
+            stats, period = _statistics(
+                written, stats_period, str(out), _sources_text(provenance), valid_ranges
+            )
         manifest = {
             "format": "climbench prepared store",
             "format_version": 1,
@@ -228,7 +250,7 @@ def _read_time_steps(array: Path, start: int, stop: int) -> np.ndarray | None:
     layout = _shard_layout(meta)
     if layout is None:
         return None
-    shard_steps, chunk_steps, dtype, fill = layout
+    shard_steps, chunk_steps, dtype = layout
     shape = tuple(meta["shape"])
     out = np.empty((stop - start, *shape[1:]), dtype=dtype.newbyteorder("="))
     per_shard = shard_steps // chunk_steps
@@ -241,7 +263,14 @@ def _read_time_steps(array: Path, start: int, stop: int) -> np.ndarray | None:
         hi = -(-(min(stop, first + shard_steps) - first) // chunk_steps)
         path = array / "c" / str(shard) / rest
         if not path.is_file():
-            return None
+            raise StoreError(
+                "a shard of the prepared store is missing",
+                path=path,
+                variable=array.name,
+                expected=f"the shard of steps {first}..{first + shard_steps - 1}",
+                found="no file",
+                hint="the store is damaged: prepare it again (--overwrite)",
+            )
         with open(path, "rb") as f:
             f.seek(-index_bytes, os.SEEK_END)
             raw_index = f.read(index_bytes)
@@ -263,9 +292,15 @@ def _read_time_steps(array: Path, start: int, stop: int) -> np.ndarray | None:
         for k, (offset, size) in enumerate(index, start=lo):
             step = first + k * chunk_steps
             a, b = max(start, step), min(stop, step + chunk_steps)
-            if offset == np.iinfo(np.uint64).max:  # chunk never written: all fill value
-                out[a - start : b - start] = fill
-                continue
+            if offset == np.iinfo(np.uint64).max:  # every chunk is written: this is damage
+                raise StoreError(
+                    "a chunk of the prepared store is missing",
+                    path=path,
+                    variable=array.name,
+                    expected=f"a chunk for steps {step}..{step + chunk_steps - 1}",
+                    found="an empty entry in the shard index",
+                    hint="the store is damaged: prepare it again (--overwrite)",
+                )
             chunk = np.frombuffer(
                 decoder.decode(raw[offset - begin : offset - begin + size]), dtype
             )
@@ -273,8 +308,8 @@ def _read_time_steps(array: Path, start: int, stop: int) -> np.ndarray | None:
     return out
 
 
-def _shard_layout(meta: dict) -> tuple[int, int, np.dtype, float] | None:
-    """(steps per shard, steps per inner chunk, stored dtype, fill value) of an array written by
+def _shard_layout(meta: dict) -> tuple[int, int, np.dtype] | None:
+    """(steps per shard, steps per inner chunk, stored dtype) of an array written by
     :func:`prepare` (sharded along time only; little-endian, zstd inner chunks; default
     chunk keys), or None for any other layout."""
     codecs = meta.get("codecs", [])
@@ -286,7 +321,6 @@ def _shard_layout(meta: dict) -> tuple[int, int, np.dtype, float] | None:
     shard = meta["chunk_grid"]["configuration"]["chunk_shape"]
     chunk = config["chunk_shape"]
     keys = meta["chunk_key_encoding"]
-    fill = meta["fill_value"]
     if (
         inner[:1] != [("bytes", {"endian": "little"})]
         or [name for name, _ in inner[1:]] != ["zstd"]
@@ -299,9 +333,8 @@ def _shard_layout(meta: dict) -> tuple[int, int, np.dtype, float] | None:
         or meta["data_type"] not in ("float32", "float64")
     ):
         return None
-    special = {"NaN": np.nan, "Infinity": np.inf, "-Infinity": -np.inf}
     dtype = np.dtype(meta["data_type"]).newbyteorder("<")
-    return shard[0], chunk[0], dtype, special.get(fill, fill)
+    return shard[0], chunk[0], dtype
 
 
 def _require_complete(store: PathLike) -> None:
@@ -315,13 +348,37 @@ def _require_complete(store: PathLike) -> None:
         )
 
 
+def _local_inputs(items: list) -> list[Path]:
+    """The local files and stores among ``items`` (globs expanded), which the output may
+    not replace or lie inside."""
+    out = []
+    for item in items:
+        if isinstance(item, xr.Dataset) or is_url(str(item)):
+            continue
+        text = str(item)
+        out.extend(Path(p) for p in (glob.glob(text) if glob.has_magic(text) else [text]))
+    return out
+
+
 def _open_source(
-    item: PathLike | xr.Dataset, source: str | None, units: Mapping[str, str] | None
+    item: PathLike | xr.Dataset,
+    source: str | None,
+    units: Mapping[str, str] | None,
+    allow_missing_chunks: bool,
 ) -> xr.Dataset:
     if isinstance(item, xr.Dataset):
         schema.validate(item, name=item.attrs.get("climbench_path", "dataset"))
         return item
-    return open_dataset(item, source=source, units=units, chunks={})
+    return open_dataset(
+        item, source=source, units=units, chunks={}, allow_missing_chunks=allow_missing_chunks
+    )
+
+
+def _sources_text(provenance: list[dict]) -> str:
+    """The sources of a store for messages: up to three paths, then a count."""
+    paths = [str(p["path"]) for p in provenance]
+    more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+    return ", ".join(paths[:3]) + more
 
 
 def _provenance(item: PathLike | xr.Dataset, ds: xr.Dataset) -> dict:
@@ -452,8 +509,15 @@ def _chunk_for_writing(ds: xr.Dataset, encoding: dict) -> xr.Dataset:
 
 
 def _statistics(
-    ds: xr.Dataset, period: tuple[str | None, str | None] | None, name: str
+    ds: xr.Dataset,
+    period: tuple[str | None, str | None] | None,
+    name: str,
+    sources: str,
+    valid_ranges: Mapping[str, tuple[float, float]] | None,
 ) -> tuple[dict, dict]:
+    """Normalisation statistics of the written store ``ds`` over ``period``; in the same
+    dask computation (each chunk read once), the extremes of every variable with a
+    plausible range over all times, refused if outside it (naming ``sources``)."""
     sub = ds.sel(time=slice(*period)) if (period and "time" in ds.dims) else ds
     if "time" in ds.dims and sub.sizes["time"] == 0:
         raise CoordinateError(
@@ -480,7 +544,10 @@ def _statistics(
         if "time" in da.dims and da.sizes["time"] > 1:
             todo["diff_std"] = x.diff("time").std(dims)
         results[str(vname)] = todo
-    computed = dask.compute(results)[0]
+    ranges = schema.plausible_ranges(ds, valid_ranges)
+    extremes = {v: schema.value_extremes(ds[v]) for v in ranges}
+    with schema.all_nan_warnings_silenced():
+        computed, extremes = dask.compute(results, extremes)
     stats = {}
     for vname, values in computed.items():
         if int(np.sum(values["count"].values)) == 0:
@@ -496,6 +563,7 @@ def _statistics(
         stats[vname] = {k: (np.asarray(v.values).tolist()) for k, v in values.items()}
         if "level" in ds[vname].dims:
             stats[vname]["level"] = [float(v) for v in ds["level"].values]
+    schema.check_value_ranges(ds, extremes, ranges, f"{sources} (nothing was written to {name})")
     if "time" in ds.dims:
         times = sub["time"].values
         period_out = {"start": str(times[0]), "end": str(times[-1]), "steps": int(times.size)}

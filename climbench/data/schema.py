@@ -14,8 +14,10 @@ dataset against it (used on generated data, prepared stores and user predictions
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ from climbench.data import units as units_mod
 from climbench.data import vocabulary
 from climbench.errors import (
     CoordinateError,
+    DataValueError,
     SchemaError,
     TimeAxisError,
     UnitsError,
@@ -67,6 +70,17 @@ DROPPED_VARS = (
     "lon_bounds",
 )
 CANONICAL_ORDER = ("time", "member", "level", "lat", "lon")
+# (canonical name, CF units that identify it, CF standard name)
+AXES = (
+    ("lat", ("degrees_north", "degree_north", "degrees_n"), "latitude"),
+    ("lon", ("degrees_east", "degree_east", "degrees_e"), "longitude"),
+)
+# names of latitude / longitude variables in any shape; the last one is also a prefix
+LAT_NAMES = ("lat", "latitude", "nav_lat", "y_lat", "glat", "tlat", "xlat")
+LON_NAMES = ("lon", "longitude", "nav_lon", "x_lon", "glon", "tlon", "xlong")
+LAT_BOUNDS = (-90.0, 90.0)
+# -180..180 and 0..360 are both in use; anything beyond [-360, 720] is not degrees east
+LON_BOUNDS = (-360.0, 720.0)
 
 
 def _find_axis(ds: xr.Dataset, units: tuple[str, ...], standard_name: str) -> str | None:
@@ -83,35 +97,39 @@ def _find_axis(ds: xr.Dataset, units: tuple[str, ...], standard_name: str) -> st
 def normalise_coords(ds: xr.Dataset, path: str | None = None) -> xr.Dataset:
     """Rename and reorder coordinates to the canonical conventions.
 
-    Raises :class:`CoordinateError` when latitude or longitude cannot be found or is not 1-D
-    (curvilinear grids are not supported), and :class:`TimeAxisError` for duplicate or
-    non-increasing times.
+    Raises :class:`TimeAxisError` for a time dimension without dates (no coordinate
+    variable, or numbers without CF units) and for duplicate or non-increasing times, and
+    :class:`CoordinateError` when latitude or longitude cannot be found or is not 1-D
+    (curvilinear grids and station data are not supported: the message names the 2-D or
+    per-station coordinates found), or when their values are not degrees (latitudes
+    outside [-90, 90], longitudes outside [-360, 720]).
     """
     ds = ds.drop_vars([v for v in DROPPED_VARS if v in ds.variables])
     if "time_bnds" in ds.data_vars:
         ds = ds.set_coords("time_bnds")
+    source = ds
     renames = {
         k: v for k, v in COORD_RENAMES.items() if k in ds.variables and v not in ds.variables
     }
     if "valid_time" in ds.dims and "time" not in ds.variables:
         renames["valid_time"] = "time"  # new Climate Data Store netCDF layout
     ds = ds.rename(renames)
-    for axis, cf_units, std in (
-        ("lat", ("degrees_north", "degree_north", "degrees_n"), "latitude"),
-        ("lon", ("degrees_east", "degree_east", "degrees_e"), "longitude"),
-    ):
+    for axis, cf_units, std in AXES:
         if axis not in ds.coords:
             found = _find_axis(ds, cf_units, std)
             if found is not None and found in ds.dims:
                 ds = ds.rename({found: axis})
-        if axis not in ds.coords or ds[axis].ndim != 1 or axis not in ds[axis].dims:
-            raise CoordinateError(
-                f"no usable {std} coordinate",
-                path=path,
-                expected=f"a 1-D coordinate named {axis}/{std} or with units '{cf_units[0]}'",
-                found=f"coordinates {sorted(map(str, ds.coords))} and dims {dict(ds.sizes)}",
-                hint="curvilinear grids must be regridded to a regular grid first",
-            )
+                renames[found] = axis
+    grid_error = _grid_problem(source, ds, path)
+    # both problems in one message, so that a user does not fix one only to meet the other
+    time_error = _time_problem(ds, path, grid_error)
+    if time_error is not None:
+        raise time_error
+    if grid_error is not None:
+        raise grid_error
+    origin = {v: k for k, v in renames.items()}
+    for axis, bounds in (("lat", LAT_BOUNDS), ("lon", LON_BOUNDS)):
+        _check_degrees(ds, axis, origin.get(axis, axis), bounds, path)
     ds = ds.drop_vars([c for c in DROPPED_COORDS if c in ds.coords and c not in ds.dims])
     if "member" in ds.coords and "member" not in ds.dims:
         ds = ds.drop_vars("member")  # a scalar ensemble number (ERA5 HRES has number=0)
@@ -133,6 +151,200 @@ def normalise_coords(ds: xr.Dataset, path: str | None = None) -> xr.Dataset:
     ds["lat"].attrs.update(units="degrees_north", standard_name="latitude")
     ds["lon"].attrs.update(units="degrees_east", standard_name="longitude")
     return ds
+
+
+def _usable_axis(ds: xr.Dataset, axis: str) -> bool:
+    return axis in ds.coords and ds[axis].ndim == 1 and axis in ds[axis].dims
+
+
+def _grid_problem(source: xr.Dataset, ds: xr.Dataset, path: str | None) -> CoordinateError | None:
+    """Why ``ds`` (``source`` after renaming) has no regular lat/lon grid, or None.
+
+    The error names what the file has instead, read from ``source`` so that the names are
+    the file's own: 2-D latitudes and longitudes (a curvilinear, rotated-pole or projected
+    grid, such as WRF's ``XLAT``/``XLONG`` or NEMO's ``nav_lat``), coordinates per station
+    (CF discrete sampling geometry), a single point (0-d ``lat``), or nothing at all.
+    """
+    missing = [(axis, units, std) for axis, units, std in AXES if not _usable_axis(ds, axis)]
+    if not missing:
+        return None
+    axis, cf_units, std = missing[0]
+    found = {s: [source[n] for n in _axis_candidates(source, s, u)] for _, u, s in AXES}
+    candidates = found["latitude"] + found["longitude"]
+    described = " and ".join(_describe_variable(v[0]) for v in found.values() if v)
+    others = [str(v.name) for v in found["latitude"][1:] + found["longitude"][1:]]
+    if others:
+        described += f"; also {', '.join(others)}"
+    expected = f"a 1-D coordinate named {axis}/{std} or with units '{cf_units[0]}'"
+    if any(v.ndim >= 2 for v in candidates):
+        mapping = _grid_mapping_names(source)
+        return CoordinateError(
+            "2-D latitude and longitude: curvilinear, rotated-pole and projected grids are "
+            "not supported yet",
+            path=path,
+            expected=expected,
+            found=described + (f" (grid mapping {mapping})" if mapping else ""),
+            hint="regrid the data to a regular latitude-longitude grid first (for example "
+            "with xESMF or `cdo remapbil`), then open the regridded file",
+        )
+    lat, lon = found["latitude"][:1], found["longitude"][:1]
+    if lat and lon and lat[0].dims == lon[0].dims:  # lat(station), lon(station), or 0-d
+        return CoordinateError(
+            "station (point) data: latitude and longitude are given per station, not as "
+            "grid axes; station data are not supported yet",
+            path=path,
+            expected=expected,
+            found=described,
+            hint="grid the observations (or regrid them onto a regular grid) first; a "
+            "single point opens as a 1 x 1 grid when lat and lon are 1-element dimensions",
+        )
+    return CoordinateError(
+        f"no usable {std} coordinate",
+        path=path,
+        expected=expected,
+        found=f"coordinates {sorted(map(str, source.coords))} and dims {dict(source.sizes)}",
+        hint="add the coordinate (ds.assign_coords) if the file lost it; data without a "
+        "latitude-longitude grid (an index, a station series) must be gridded first",
+    )
+
+
+def _axis_candidates(ds: xr.Dataset, std: str, cf_units: tuple[str, ...]) -> list[str]:
+    """Variables of any shape that hold latitudes (``std="latitude"``) or longitudes."""
+    names = LAT_NAMES if std == "latitude" else LON_NAMES
+    out = []
+    for name, var in ds.variables.items():
+        lower = str(name).lower()
+        if lower.endswith(("_bnds", "_bounds", "_vertices")):
+            continue  # cell corners, not the cell centres
+        if (
+            lower in names
+            or lower.startswith(names[-1] + "_")  # WRF staggered XLAT_U, XLONG_V
+            or var.attrs.get("standard_name") == std
+            or str(var.attrs.get("units", "")).lower() in cf_units
+        ):
+            out.append(str(name))
+    return sorted(out, key=lambda n: (len(n), n))  # XLAT before its staggered XLAT_U
+
+
+def _describe_variable(var: xr.DataArray) -> str:
+    if var.ndim == 0:
+        value = var.values
+        shown = f" = {float(value):.6g}" if np.issubdtype(value.dtype, np.number) else ""
+        return f"'{var.name}'{shown} (a single point)"
+    dims = ", ".join(f"{d}: {n}" for d, n in var.sizes.items())
+    return f"{var.ndim}-D '{var.name}' ({dims})"
+
+
+def _grid_mapping_names(ds: xr.Dataset) -> list[str]:
+    """CF ``grid_mapping_name`` of the variables that describe a projection."""
+    return sorted(
+        {
+            str(v.attrs["grid_mapping_name"])
+            for v in ds.variables.values()
+            if "grid_mapping_name" in v.attrs
+        }
+    )
+
+
+def _time_problem(
+    ds: xr.Dataset, path: str | None, grid_error: CoordinateError | None
+) -> TimeAxisError | None:
+    """A :class:`TimeAxisError` when a time dimension carries no dates, or None.
+
+    Two layouts are refused: a time dimension without a coordinate variable (WRF keeps its
+    times as the strings ``Times`` and minutes ``XTIME`` on dimension ``Time``), and a time
+    coordinate of plain numbers (no CF units, or units xarray could not decode: decimal
+    years such as 1880.04). Reading times from such files is not supported yet. The hint
+    also says when the grid (``grid_error``) is unsupported too.
+    """
+    also = (
+        ""
+        if grid_error is None
+        else f". Its grid is not supported either: {grid_error.message} "
+        f"(found {grid_error.found}); {grid_error.hint}"
+    )
+    for dim in map(str, ds.dims):
+        if dim.lower() == "time" and dim not in ds.coords:
+            candidates = _time_candidates(ds, dim)
+            return TimeAxisError(
+                f"time dimension '{dim}' has no coordinate variable; times stored in other "
+                "variables are not supported yet",
+                path=path,
+                variable=dim,
+                expected=f"a coordinate variable '{dim}' with CF units such as "
+                "'hours since 1970-01-01'",
+                found=f"dimension '{dim}' of length {ds.sizes[dim]} without one; variables "
+                f"that may hold the times: {candidates or 'none'}",
+                hint="pass the times explicitly: open the file with xarray, "
+                f"ds.assign_coords({dim}=<datetimes>), write it with ds.to_netcdf and open "
+                "that file" + also,
+            )
+    if "time" in ds.coords and not _holds_dates(ds["time"]):
+        time = ds["time"]
+        values = np.ravel(time.values)
+        shown = f"{values[0]}..{values[-1]}" if values.size else "no values"
+        return TimeAxisError(
+            "time coordinate holds plain numbers, not dates; such time axes are not supported yet",
+            path=path,
+            variable="time",
+            expected="dates: CF units such as 'days since 1850-01-01' (and a calendar)",
+            found=f"{time.dtype} values {shown}, units {time.attrs.get('units')!r}",
+            hint="set the right units attribute (decimal years must be converted to dates): "
+            "open the file with xarray, ds.assign_coords(time=<datetimes>), write it with "
+            "ds.to_netcdf and open that file" + also,
+        )
+    return None
+
+
+def _holds_dates(time: xr.DataArray) -> bool:
+    """numpy datetime64 or cftime datetimes (the only time types a canonical dataset has)."""
+    if np.issubdtype(time.dtype, np.datetime64):
+        return True
+    first = np.ravel(time.values)[:1]
+    return time.dtype == object and (first.size == 0 or hasattr(first[0], "calendar"))
+
+
+def _time_candidates(ds: xr.Dataset, dim: str) -> list[str]:
+    """Variables along ``dim`` that may hold its times: by name, dtype or CF units."""
+    return sorted(
+        str(name)
+        for name, var in ds.variables.items()
+        if var.dims[:1] == (dim,)
+        and (
+            "time" in str(name).lower()
+            or "date" in str(name).lower()
+            or var.dtype.kind in "MSUO"
+            or " since " in str(var.attrs.get("units", ""))
+        )
+    )
+
+
+def _check_degrees(
+    ds: xr.Dataset, axis: str, name: str, bounds: tuple[float, float], path: str | None
+) -> None:
+    """Refuse latitudes or longitudes that cannot be degrees (a 0..180 colatitude would
+    otherwise lose every row above 90 N later, silently)."""
+    values = np.asarray(ds[axis].values, dtype=float)
+    low, high = bounds
+    finite = np.isfinite(values)
+    if finite.all() and (values.size == 0 or (values.min() >= low and values.max() <= high)):
+        return
+    std = "latitude" if axis == "lat" else "longitude"
+    shown = f"{np.nanmin(values):g}..{np.nanmax(values):g}" if finite.any() else "no finite value"
+    if not finite.all():
+        shown += f" with {int((~finite).sum())} NaN/Inf"
+    raise CoordinateError(
+        f"{std} values are outside [{low:g}, {high:g}]",
+        path=path,
+        variable=name,
+        expected=f"{std}s in degrees within [{low:g}, {high:g}]",
+        found=shown,
+        hint="latitude 0..180 is a colatitude or a row number (latitude = 90 - colatitude); "
+        "fix the coordinate (ds.assign_coords), write the file again and open that file"
+        if axis == "lat"
+        else "longitudes beyond that are indices or another unit, not degrees east; fix the "
+        "coordinate (ds.assign_coords), write the file again and open that file",
+    )
 
 
 def _normalise_level(ds: xr.Dataset) -> xr.Dataset:
@@ -338,3 +550,157 @@ def validate(ds: xr.Dataset, name: str = "dataset") -> None:
             hint="open sources with climbench.open_dataset, which normalises",
         )
     _check_time(ds, name)
+
+
+# --------------------------------------------------------------------------------------
+# plausible values (read the data: used by open_dataset(check_values=True) and prepare)
+# --------------------------------------------------------------------------------------
+
+
+def plausible_ranges(
+    ds: xr.Dataset, valid_ranges: Mapping[str, tuple[float, float]] | None = None
+) -> dict[str, tuple[float, float]]:
+    """``{variable: (low, high)}`` to check each numeric variable of ``ds`` against.
+
+    ``valid_ranges`` (keyed by canonical name, alias or source name, in canonical units)
+    replaces :data:`~climbench.data.vocabulary.PLAUSIBLE_RANGES` or adds a range for a
+    variable outside the vocabulary; other variables outside it are not checked.
+    """
+    given: dict[str, tuple[float, float]] = {}
+    for key, bounds in (valid_ranges or {}).items():
+        checked = _range_bounds(key, bounds)
+        given[key] = given[vocabulary.canonical_name(key)] = checked
+    out = {}
+    for name, da in ds.data_vars.items():
+        name = str(name)
+        source_name = str(da.attrs.get("climbench_source_name", name))
+        bounds = given.get(name) or given.get(source_name) or vocabulary.plausible_range(name)
+        if bounds is not None and np.issubdtype(da.dtype, np.number):
+            out[name] = bounds
+    return out
+
+
+def _range_bounds(name: str, bounds: object) -> tuple[float, float]:
+    try:
+        low, high = map(float, bounds)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        low = high = float("nan")
+    if not low < high:
+        raise DataValueError(
+            "bad valid range",
+            variable=name,
+            expected="(low, high) with low < high, in the variable's canonical unit",
+            found=repr(bounds),
+            hint="e.g. valid_ranges={'2m_temperature': (150, 350)} (CLI --range VAR=LO:HI)",
+        )
+    return low, high
+
+
+def valid_ranges_from_text(pairs: Sequence[str]) -> dict[str, tuple[float, float]]:
+    """``["2m_temperature=150:350"]`` (the CLI's repeatable ``--range``) as
+    ``{"2m_temperature": (150.0, 350.0)}``."""
+    out = {}
+    for pair in pairs:
+        name, _, bounds = pair.partition("=")
+        low, sep, high = bounds.partition(":")
+        try:
+            if not (name.strip() and sep):
+                raise ValueError(pair)
+            out[name.strip()] = _range_bounds(name.strip(), (float(low), float(high)))
+        except ValueError:
+            raise DataValueError(
+                "bad --range value",
+                expected="VARIABLE=LO:HI with LO < HI, e.g. 2m_temperature=150:350",
+                found=repr(pair),
+            ) from None
+    return out
+
+
+def value_extremes(da: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
+    """Minimum and maximum of ``da`` per time step and level, NaN skipped (lazy for dask).
+
+    Small arrays (one value per step and level) that give both the extremes and where
+    they are, computed in the same pass as any other statistics of ``da``.
+    """
+    over = [d for d in da.dims if d not in ("time", "level")]
+    return da.min(over), da.max(over)
+
+
+@contextmanager
+def all_nan_warnings_silenced() -> Iterator[None]:
+    """A time step that is entirely NaN (a masked field) is not a problem for extremes."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="All-NaN (slice|axis) encountered")
+        yield
+
+
+def check_value_ranges(
+    ds: xr.Dataset,
+    extremes: Mapping[str, tuple[xr.DataArray, xr.DataArray]],
+    ranges: Mapping[str, tuple[float, float]],
+    name: str,
+) -> None:
+    """Raise :class:`DataValueError` for the first variable whose computed ``extremes``
+    (:func:`value_extremes`) leave its range; the message gives the minimum and/or maximum
+    outside it, where they are, and what to do."""
+    for vname, (lows, highs) in extremes.items():
+        low, high = ranges[vname]
+        units = ds[vname].attrs.get("units", "")
+        outside = []
+        for kind, values in (("minimum", lows), ("maximum", highs)):
+            found = _extreme(values, kind)
+            if found is not None and not low <= found[0] <= high:
+                value, where = found
+                text = f"{kind} {value:.6g} {units}".rstrip()
+                outside.append(f"{text} at {where}" if where else text)
+        if outside:
+            raise _out_of_range(ds[vname], "; ".join(outside), low, high, name)
+
+
+def _extreme(values: xr.DataArray, kind: str) -> tuple[float, str] | None:
+    """The minimum or maximum of computed extremes and where it is (None if all NaN: NaN
+    is masked data, and an all-NaN variable is refused on its own)."""
+    array = np.asarray(values.values, dtype=float)
+    if array.size == 0 or np.isnan(array).all():
+        return None
+    at = np.unravel_index(
+        np.nanargmin(array) if kind == "minimum" else np.nanargmax(array), array.shape
+    )
+    return float(array[at]), _where(values, at)
+
+
+def _where(values: xr.DataArray, at: tuple[int, ...]) -> str:
+    """``time 2000-01-01T06:00:00 (step 1), level 500 hPa`` for an index into extremes."""
+    parts = []
+    for dim, i in zip(values.dims, at, strict=True):
+        coord = values[dim].values[i] if dim in values.coords else i
+        if isinstance(coord, np.datetime64):
+            coord = np.datetime_as_string(coord, unit="s")
+        parts.append(f"{dim} {coord}" + {"time": f" (step {i})", "level": " hPa"}.get(dim, ""))
+    return ", ".join(parts)
+
+
+def _out_of_range(
+    da: xr.DataArray, found: str, low: float, high: float, name: str
+) -> DataValueError:
+    vname = str(da.name)
+    units = da.attrs.get("units", "")
+    source_name = da.attrs.get("climbench_source_name", vname)
+    label = da.attrs.get("climbench_original_units", units)
+    if label != units:
+        found += f" (converted from '{label}')"
+    if source_name != vname:
+        found += f" in source variable '{source_name}'"
+    # a label that was converted may be wrong for values already in the canonical unit
+    example = units if label != units and units else "UNIT"
+    return DataValueError(
+        "values outside the plausible range",
+        path=name,
+        variable=vname,
+        expected=f"values within [{low:g}, {high:g}] {units}".rstrip(),
+        found=found,
+        hint=f"if the units attribute ('{label}') is wrong pass the values' true unit, "
+        f"units={{'{source_name}': '{example}'}} (CLI --units {source_name}={example}); "
+        f"if the value is real, widen the range with valid_ranges={{'{vname}': (lo, hi)}} "
+        f"(CLI --range {vname}=LO:HI)",
+    )
