@@ -90,6 +90,14 @@ class SchemaError(ClimbenchError):
     """A dataset does not follow the canonical schema of DESIGN.md."""
 
 
+class TaskError(ClimbenchError):
+    """A task spec or protocol is invalid, or a task, kind or baseline is unknown."""
+
+
+class ConfigError(ClimbenchError):
+    """A training config, a command-line option or an argument is invalid."""
+
+
 class RegridError(ClimbenchError):
     """A grid that cannot be regridded as asked (unknown grid, no overlap, point data)."""
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from climbench.errors import ClimbenchError
 from climbench.models import (
     CNNLSTM,
     MODELS,
@@ -51,7 +52,7 @@ def test_output_shapes_on_odd_grids(grid):
 def test_unet_without_lead_time_and_tiny_grid_error():
     x = torch.randn(1, 3, 19, 36)
     assert small_unet(lead_time=False)(x).shape == (1, 2, 19, 36)
-    with pytest.raises(ValueError, match="narrower"):
+    with pytest.raises(ClimbenchError, match="narrower"):
         small_unet(depth=3)(torch.randn(1, 3, 8, 3), LEADS[:1])
 
 
@@ -59,7 +60,9 @@ def test_build_model_registry():
     assert set(MODELS) == {"unet", "climax", "cnn_lstm"}
     model = build_model("unet", in_channels=3, out_channels=2, base_channels=8, depth=2)
     assert isinstance(model, UNet)
-    with pytest.raises(ValueError, match=r"unknown model 'resnet'.*'climax', 'cnn_lstm', 'unet'"):
+    with pytest.raises(
+        ClimbenchError, match=r"unknown model 'resnet'.*'climax', 'cnn_lstm', 'unet'"
+    ):
         build_model("resnet")
 
 
@@ -94,7 +97,7 @@ def test_lead_time_embedding_separates_leads():
     distinct = [0, 1, 2, 4, 5]
     gaps = torch.cdist(out[distinct], out[distinct]) + torch.eye(len(distinct))
     assert gaps.min() > 1e-4
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(ClimbenchError, match="shape"):
         embedding(torch.zeros(2, 1))
 
 
@@ -107,20 +110,20 @@ def test_networks_depend_on_lead_time_and_require_it(make):
         different = model(x, torch.tensor([6.0, 120.0]))
     torch.testing.assert_close(same[0], same[1])
     assert (different[0] - different[1]).abs().max() > 1e-4
-    with pytest.raises(ValueError, match="lead_hours"):
+    with pytest.raises(ClimbenchError, match="lead_hours"):
         model(x)
-    with pytest.raises(ValueError, match=r"lead_hours must have shape \(2,\)"):
+    with pytest.raises(ClimbenchError, match=r"lead_hours must have shape \(2,\)"):
         model(x, torch.tensor([6.0]))
 
 
 def test_networks_reject_wrong_input_shapes():
-    with pytest.raises(ValueError, match=r"expected input \(batch, 3, lat, lon\)"):
+    with pytest.raises(ClimbenchError, match=r"expected input \(batch, 3, lat, lon\)"):
         small_unet()(torch.randn(2, 4, 32, 64), LEADS)
-    with pytest.raises(ValueError, match=r"expected input \(batch, 3, 32, 64\)"):
+    with pytest.raises(ClimbenchError, match=r"expected input \(batch, 3, 32, 64\)"):
         small_climax()(torch.randn(2, 3, 32, 60), LEADS)
-    with pytest.raises(ValueError, match=r"expected input \(batch, years, 3, 19, 36\)"):
+    with pytest.raises(ClimbenchError, match=r"expected input \(batch, years, 3, 19, 36\)"):
         CNNLSTM(3, 2, (19, 36))(torch.randn(2, 3, 19, 36))
-    with pytest.raises(ValueError, match="multiple of 4"):
+    with pytest.raises(ClimbenchError, match="multiple of 4"):
         ClimaX(3, 2, (32, 64), embed_dim=30, num_heads=3)
 
 
@@ -205,19 +208,19 @@ def test_ridge_with_vanishing_alpha_recovers_linear_data():
 
 def test_ridge_bad_inputs():
     X, Y = torch.randn(10, 3), torch.randn(10, 2)
-    with pytest.raises(ValueError, match="same number of samples"):
+    with pytest.raises(ClimbenchError, match="same number of samples"):
         Ridge().fit(X, Y[:9])
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(ClimbenchError, match="NaN or infinite"):
         Ridge().fit(X.index_fill(0, torch.tensor([4]), float("nan")), Y)
-    with pytest.raises(ValueError, match=r"Y must be 2-D.*Y\[:, None\]"):
+    with pytest.raises(ClimbenchError, match=r"Y must be 2-D.*Y\[:, None\]"):
         Ridge().fit(X, Y[:, 0])
-    with pytest.raises(ValueError, match="alpha must be finite and >= 0"):
+    with pytest.raises(ClimbenchError, match="alpha must be finite and >= 0"):
         Ridge(alpha=-1.0)
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(ClimbenchError, match="not fitted"):
         Ridge().predict(X)
-    with pytest.raises(ValueError, match="must have 3 columns"):
+    with pytest.raises(ClimbenchError, match="must have 3 columns"):
         Ridge().fit(X, Y).predict(torch.randn(4, 5))
-    with pytest.raises(ValueError, match="singular"):
+    with pytest.raises(ClimbenchError, match="singular"):
         Ridge(alpha=0.0).fit(torch.cat([X, X[:, :1]], dim=1), Y)
 
 
@@ -254,15 +257,15 @@ def test_pattern_scaling_recovers_a_linear_truth():
 
 def test_pattern_scaling_bad_inputs():
     forcings, gmt, fields = torch.randn(10, 2), torch.randn(10), torch.randn(10, 5)
-    with pytest.raises(ValueError, match="global_temperature is constant"):
+    with pytest.raises(ClimbenchError, match="global_temperature is constant"):
         PatternScaling().fit(forcings, torch.ones(10), fields)
-    with pytest.raises(ValueError, match="global_temperature: 9"):
+    with pytest.raises(ClimbenchError, match="global_temperature: 9"):
         PatternScaling().fit(forcings, gmt[:9], fields)
-    with pytest.raises(ValueError, match="fields must be 2-D"):
+    with pytest.raises(ClimbenchError, match="fields must be 2-D"):
         PatternScaling().fit(forcings, gmt, fields[:, 0])
-    with pytest.raises(RuntimeError, match="not fitted"):
+    with pytest.raises(ClimbenchError, match="not fitted"):
         PatternScaling().predict(forcings)
-    with pytest.raises(ValueError, match="must have 2 columns"):
+    with pytest.raises(ClimbenchError, match="must have 2 columns"):
         PatternScaling().fit(forcings, gmt, fields).predict(torch.randn(3, 4))
 
 
@@ -282,7 +285,7 @@ def test_fitted_state_roundtrips_through_torch_save(tmp_path):
         loaded = type(model).from_tensors(state)
         x = torch.tensor(forcings[:4])
         torch.testing.assert_close(loaded.predict(x), model.predict(x), atol=0, rtol=0)
-    with pytest.raises(ValueError, match=r"missing \['intercept'\]"):
+    with pytest.raises(ClimbenchError, match=r"missing \['intercept'\]"):
         Ridge.from_tensors(
             {k: v for k, v in fitted["ridge"].to_tensors().items() if k != "intercept"}
         )

@@ -28,6 +28,7 @@ import xarray as xr
 
 from climbench.errors import (
     ClimbenchError,
+    ConfigError,
     DataFileError,
     DataValueError,
     SchemaError,
@@ -120,7 +121,7 @@ def bad_cell(ds: xr.Dataset, name: str, index: tuple[int, ...], value: float) ->
 
 
 def test_model_named_like_a_reference_baseline_is_refused(forecast_task, pred) -> None:
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(ConfigError) as info:
         evaluate(pred, forecast_task, model="persistence", resamples=0)
     assert info.value.variable == "model" and info.value.found == "persistence"
     assert "reference baseline" in str(info.value)
@@ -142,7 +143,7 @@ def test_baseline_name_is_accepted_without_the_baselines(forecast_task, pred) ->
 
 @pytest.mark.parametrize("name", ["x" * 300, "my\nmodel"], ids=["300-characters", "newline"])
 def test_unusable_model_name_is_refused(forecast_task, pred, name) -> None:
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(ConfigError) as info:
         score(pred, forecast_task, model=name)
     assert info.value.variable == "model"
     assert "unusable model name" in str(info.value)
@@ -400,7 +401,7 @@ def test_missing_or_scalar_sample_coordinate_is_refused(
 
 
 def test_negative_resamples_are_refused(forecast_task) -> None:
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(ConfigError) as info:
         evaluate(None, forecast_task, resamples=-5)
     assert info.value.variable == "resamples" and "-5" in str(info.value)
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from climbench import cli
 from climbench.data.prepare import read_manifest
-from climbench.errors import SchemaError, StoreError
+from climbench.errors import StoreError, TaskError
 from climbench.tasks import Field, Period, TaskSpec, get_spec, get_task, task_names
 from climbench.tasks import downscaling as ds_tasks
 from climbench.tasks import emulation as emu_tasks
@@ -69,7 +69,7 @@ def test_get_spec_accepts_the_registered_version() -> None:
 
 
 def test_get_spec_refuses_another_version() -> None:
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(TaskError) as info:
         get_spec("forecast/synthetic-5.625@2")
     err = info.value
     assert err.variable == "forecast/synthetic-5.625"
@@ -77,12 +77,12 @@ def test_get_spec_refuses_another_version() -> None:
 
 
 def test_get_spec_refuses_an_unknown_task_and_lists_the_known_ones() -> None:
-    with pytest.raises(SchemaError) as info:
+    with pytest.raises(TaskError) as info:
         get_spec("forecast/no-such-task")
     text = str(info.value)
     assert "unknown task" in text and "forecast/no-such-task" in text
     assert "forecast/synthetic-5.625" in text and "climbench tasks list" in text
-    with pytest.raises(SchemaError, match="unknown task"):
+    with pytest.raises(TaskError, match="unknown task"):
         get_task("nope@1")
 
 
@@ -140,8 +140,8 @@ def _spec_dict(name: str) -> dict:
     return yaml.safe_load((SPEC_DIR / f"{name}.yaml").read_text())
 
 
-def _refused(data: dict) -> SchemaError:
-    with pytest.raises(SchemaError) as info:
+def _refused(data: dict) -> TaskError:
+    with pytest.raises(TaskError) as info:
         TaskSpec.from_dict(data, source="candidate.yaml")
     assert "candidate.yaml" in str(info.value)
     return info.value
@@ -234,7 +234,7 @@ def test_spec_accepts_disjoint_boxes_that_wrap_around_greenwich() -> None:
     assert "overlaps" in str(_refused(data))
 
 
-def test_spec_refuses_a_missing_key_with_a_schema_error() -> None:
+def test_spec_refuses_a_missing_key_with_a_task_error() -> None:
     data = _spec_dict("forecast/synthetic-5.625")
     del data["metrics"]
     err = _refused(data)
@@ -349,7 +349,7 @@ def test_forecast_train_split_has_targets_within_its_period(forecast_task) -> No
     assert {"geopotential", "temperature", "2m_temperature"} <= set(train.data_vars)
     times = pd.DatetimeIndex(train["time"].values)
     assert times[0] == pd.Timestamp("2016-02-01") and times[-1] == pd.Timestamp("2016-03-31T18:00")
-    with pytest.raises(SchemaError, match="unknown split"):
+    with pytest.raises(TaskError, match="unknown split"):
         forecast_task.load_split("testing")
 
 

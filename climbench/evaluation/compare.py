@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
-from climbench.errors import DataFileError, SchemaError
+from climbench.errors import ConfigError, DataFileError, TaskError
 from climbench.evaluation.aggregate import paired_difference
 from climbench.evaluation.results import safe_name, statistics_from_dataset
 
@@ -56,7 +56,7 @@ def compare(
             )
         tasks.append(json.loads(summary.read_text())["task_digest"])
     if tasks[0] != tasks[1]:
-        raise SchemaError(
+        raise TaskError(
             "results come from different task protocols",
             path=f"{results_a}, {results_b}",
             expected="the same task digest",
@@ -64,7 +64,7 @@ def compare(
         )
     a, b = _load(results_a, model_a), _load(results_b, model_b)
     if field not in a.values:
-        raise SchemaError(
+        raise ConfigError(
             "unknown field", variable=field, expected="one of " + ", ".join(a.values), found=field
         )
     return paired_difference(a, b, metric, field, resamples)

@@ -14,11 +14,12 @@ import pandas as pd
 import xarray as xr
 
 from climbench.data import formats
-from climbench.errors import DataFileError, SchemaError
-from climbench.evaluation import references, validate
+from climbench.errors import ConfigError, DataFileError, TaskError
+from climbench.evaluation import validate
 from climbench.evaluation.aggregate import score_table
 from climbench.evaluation.results import COLUMNS, Results
 from climbench.tasks import Task, get_task
+from climbench.tasks.kinds import get_kind
 
 
 def open_predictions(path: str | os.PathLike) -> xr.Dataset:
@@ -72,16 +73,6 @@ def _check_task_stores(task: Task) -> None:
         refuse_missing_chunks(store, f"task data of {task.id}")
 
 
-def _statistics(kind: str):
-    if kind == "forecast":
-        from climbench.evaluation.forecast import sample_statistics
-    elif kind == "downscaling":
-        from climbench.evaluation.fields import downscaling_statistics as sample_statistics
-    else:
-        from climbench.evaluation.fields import emulation_statistics as sample_statistics
-    return sample_statistics
-
-
 def evaluate(
     predictions: xr.Dataset | str | os.PathLike | Mapping | None,
     task: Task | str,
@@ -104,7 +95,7 @@ def evaluate(
     """
     task = get_task(task) if isinstance(task, str) else task
     if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 0:
-        raise SchemaError(
+        raise ConfigError(
             "bootstrap resamples must be a count",
             variable="resamples",
             expected="an integer >= 0 (0: no intervals)",
@@ -127,11 +118,11 @@ def evaluate(
         runs.append((validate.check_model_name(name, path), pred, path))
     task.require_prepared()
     _check_task_stores(task)
-    sample_statistics = _statistics(task.kind)
+    kind = get_kind(task.kind)
     wanted = task.spec.baselines if baselines is True else (baselines or [])
     unknown = [b for b in wanted if b not in task.spec.baselines]
     if unknown:
-        raise SchemaError(
+        raise TaskError(
             "not a reference baseline of this task",
             variable=unknown[0],
             expected="one of " + ", ".join(task.spec.baselines),
@@ -139,7 +130,7 @@ def evaluate(
         )
     for name, _, path in runs:
         if name in wanted:
-            raise SchemaError(
+            raise ConfigError(
                 "the model has the name of a reference baseline scored beside it",
                 path=path,
                 variable="model",
@@ -149,17 +140,12 @@ def evaluate(
                 "(--no-baselines, baselines=False)",
             )
     for b in wanted:
-        runs.append((b, references.build(task, b), f"<reference baseline {b}>"))
+        runs.append((b, kind.reference(task, b), f"<reference baseline {b}>"))
     meta = {f.name: (f.variable, f.level) for f in task.spec.targets}
     meta["10m_wind"] = ("10m_wind", None)
     tables, stats, notes = [], {}, {}
     for name, ds, path in runs:
-        result = (
-            sample_statistics(ds, task, path, resamples=resamples)
-            if task.kind == "emulation"
-            else sample_statistics(ds, task, path)
-        )
-        s, extra = result if isinstance(result, tuple) else (result, None)
+        s, extra = kind.sample_statistics(ds, task, path, resamples)
         table = score_table(s, task.spec.metrics, meta, resamples)
         if extra is not None:
             table = pd.concat(

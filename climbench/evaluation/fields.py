@@ -50,8 +50,11 @@ def _prepare(pred: xr.Dataset, task, path: str, sample_dims: tuple[str, ...]):
     return pred, notes, lat, lon
 
 
-def downscaling_statistics(pred: xr.Dataset, task, path: str = "<predictions>"):
-    """Per-time-step statistics and the extreme / spectral scores of a downscaling model."""
+def downscaling_statistics(
+    pred: xr.Dataset, task, path: str = "<predictions>", resamples: int = 0
+) -> tuple[SampleStatistics, pd.DataFrame]:
+    """Per-time-step statistics and the extreme / spectral scores of a downscaling model
+    (the latter without intervals, so ``resamples`` is not needed here)."""
     pred, notes, lat, lon = _prepare(pred, task, path, ("time",))
     truth = task.truth()
     regions, names, weights = _weights(task, lat, lon)
@@ -152,7 +155,9 @@ def _coarse_nyquist(task, nlon: int) -> int:
     return int(nlon / ratio // 2)
 
 
-def emulation_statistics(pred: xr.Dataset, task, path: str = "<predictions>", resamples: int = 200):
+def emulation_statistics(
+    pred: xr.Dataset, task, path: str = "<predictions>", resamples: int = 200
+) -> tuple[SampleStatistics, pd.DataFrame]:
     """Per-year RMSE statistics and ClimateBench scores (with year-bootstrap intervals)."""
     pred, notes, lat, lon = _prepare(pred, task, path, ("scenario", "year"))
     truth = task.truth()

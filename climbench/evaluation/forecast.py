@@ -164,8 +164,14 @@ def _load_references(
     return truths, clims
 
 
-def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> SampleStatistics:
-    """Validate ``pred`` against ``task`` and compute its per-sample statistics (lazily)."""
+def sample_statistics(
+    pred: xr.Dataset, task, path: str = "<predictions>", resamples: int = 0
+) -> tuple[SampleStatistics, None]:
+    """Validate ``pred`` against ``task`` and compute its per-sample statistics (lazily).
+
+    The scorer of forecast tasks (:mod:`climbench.tasks.kinds`): every forecast score is a
+    function of sample means, so there are no extra rows and ``resamples`` is not needed
+    here (the intervals come from the aggregation)."""
     spec = task.spec
     notes = validate.check_task_attrs(pred, task, path)
     template = task.template()
@@ -204,7 +210,12 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
         truths, clims = _load_references(task, spec.targets, truth_times, clim)
 
     def block_stats(start: int, *blocks: np.ndarray) -> dict:
-        """Statistics (and spectra) of every field for the inits ``start ..`` of a block."""
+        """Statistics (and spectra) of every field for the inits ``start ..`` of a block.
+        Overflow is silent: an absurd value is refused after the pass, by its extremes."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _block_stats(start, *blocks)
+
+    def _block_stats(start: int, *blocks: np.ndarray) -> dict:
         n, nlead = blocks[0].shape[:2]
         pos = valid_pos[start : start + n].ravel()
         crow = clim_rows[start : start + n].ravel()
@@ -213,12 +224,7 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
             x[name] = block.reshape(n * nlead, *block.shape[2:-2], ncell)
             if members == 1:
                 x[name] = x[name][:, 0]
-        out = {
-            RANGE: {
-                name: (float(b.min()), float(b.max()))
-                for name, b in zip(fields, blocks, strict=True)
-            }
-        }
+        out = {RANGE: {name: _extremes(b, start) for name, b in zip(fields, blocks, strict=True)}}
         for name in fields:
             stats = field_statistics(
                 x[name],
@@ -245,8 +251,7 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
 
     with validate.reading(path, "the predictions"):
         computed = _per_block(list(fields.values()), block_stats)
-    blocks = next(iter(fields.values())).chunks[0]
-    _refuse_implausible(computed, spec.targets, truths, blocks, inits, path)
+    _refuse_implausible(computed, spec.targets, truths, inits, leads, path)
 
     values, stats, spectra = {}, {}, {}
     for name in computed[0]:
@@ -260,33 +265,40 @@ def sample_statistics(pred: xr.Dataset, task, path: str = "<predictions>") -> Sa
         if spectral:
             spectra[name] = sum(part[name][1] for part in computed) / len(inits)
     _refuse_non_finite(values, stats, inits, leads, path)
-    return SampleStatistics(
+    stats_obj = SampleStatistics(
         "init_time", inits.values, leads.values, names, values, stats, members, spectra, notes
     )
+    return stats_obj, None
+
+
+def _extremes(block: np.ndarray, start: int) -> list[tuple[float, int, int]]:
+    """``[(value, init, lead)]`` of the smallest and largest value of a block of
+    ``(init, lead, ...)`` predictions whose first init is number ``start``."""
+    out = []
+    for k in (int(np.argmin(block)), int(np.argmax(block))):
+        i, j = np.unravel_index(k, block.shape)[:2]
+        out.append((float(block.flat[k]), start + int(i), int(j)))
+    return out
 
 
 def _refuse_implausible(
     computed: list[dict],
     targets: tuple[Field, ...],
     truths: dict[str, np.ndarray],
-    blocks: tuple[int, ...],
     inits: pd.Index,
+    leads: pd.Index,
     path: str,
 ) -> None:
     """Refuse values outside the plausible range of their field
-    (:func:`~climbench.evaluation.validate.plausible_bounds`). ``computed``: the results of
-    the blocks of ``blocks`` inits each, with every field's (min, max) under :data:`RANGE`."""
-    starts = np.cumsum([0, *blocks[:-1]])
+    (:func:`~climbench.evaluation.validate.plausible_bounds`), naming the init and lead.
+    ``computed``: the blocks' results, with every field's :func:`_extremes` under
+    :data:`RANGE`."""
     for f in targets:
         bounds = validate.plausible_bounds(f.variable, truths[f.name])
-        lows = np.array([part[RANGE][f.name][0] for part in computed])
-        highs = np.array([part[RANGE][f.name][1] for part in computed])
-        for extremes, pick in ((lows, np.nanargmin), (highs, np.nanargmax)):
-            if np.isnan(extremes).all():
-                continue  # NaN everywhere: the finiteness check reports it
-            k = int(pick(extremes))
-            where = f"in the inits from {pd.Timestamp(inits[starts[k]])} (a block of {blocks[k]})"
-            validate.check_plausible(f.name, float(extremes[k]), bounds, path, where)
+        for part in computed:
+            for value, i, j in part[RANGE][f.name]:
+                where = f"at init {pd.Timestamp(inits[i])}, lead {pd.Timedelta(leads[j])}"
+                validate.check_plausible(f.name, value, bounds, path, where)
 
 
 def _refuse_non_finite(values, stats, inits, leads, path) -> None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import xarray as xr
 
-from climbench.errors import SchemaError
 from climbench.tasks import forecast as fc
+from climbench.tasks.kinds import get_kind
 
 
 def persistence(task) -> xr.Dataset:
@@ -43,20 +43,6 @@ def climatology(task) -> xr.Dataset:
 
 
 def build(task, name: str) -> xr.Dataset:
-    """The reference baseline ``name`` for ``task``."""
-    if task.kind == "forecast" and name in ("persistence", "climatology"):
-        return {"persistence": persistence, "climatology": climatology}[name](task)
-    if task.kind == "downscaling" and name in ("bilinear", "conservative"):
-        from climbench.tasks.downscaling import interpolation_baseline
-
-        return interpolation_baseline(task, name)
-    if task.kind == "emulation" and name == "pattern_scaling":
-        from climbench.tasks.emulation import pattern_scaling_baseline
-
-        return pattern_scaling_baseline(task)
-    raise SchemaError(
-        "unknown reference baseline",
-        variable=name,
-        expected=f"one of {task.spec.baselines} for {task.id}",
-        found=name,
-    )
+    """The reference baseline ``name`` for ``task`` (the builders are registered with the
+    task's kind, :mod:`climbench.tasks.kinds`)."""
+    return get_kind(task.kind).reference(task, name)

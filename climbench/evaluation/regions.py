@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from climbench.errors import SchemaError
+from climbench.errors import TaskError
 from climbench.metrics.weights import REGIONS, Region
 from climbench.tasks.spec import TaskSpec
 
@@ -22,7 +22,7 @@ def task_regions(spec: TaskSpec) -> list[str | Region]:
         elif name in REGIONS or name == "extratropics":
             out.append(name)
         else:
-            raise SchemaError(
+            raise TaskError(
                 "unknown region in task",
                 variable=name,
                 expected="a name in climbench.metrics.REGIONS or a task box",

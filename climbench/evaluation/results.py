@@ -24,7 +24,7 @@ import xarray as xr
 from rich.console import Console
 from rich.table import Table
 
-from climbench.errors import SchemaError
+from climbench.errors import ConfigError
 from climbench.evaluation.aggregate import SCORE_COLUMNS
 from climbench.evaluation.forecast import SampleStatistics
 from climbench.io import atomic_directory, write_json_atomic
@@ -110,7 +110,7 @@ class Results:
         metric = metric or spec.headline.metric
         region = spec.headline.region
         if metric not in set(self.table.metric):
-            raise SchemaError(
+            raise ConfigError(
                 "no such metric in the results",
                 path=spec.id,
                 variable=metric,

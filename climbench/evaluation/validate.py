@@ -25,6 +25,7 @@ from climbench.data.units import conversion, normalise_unit
 from climbench.data.vocabulary import plausible_range, resolve
 from climbench.errors import (
     ClimbenchError,
+    ConfigError,
     CoordinateError,
     DataFileError,
     DataValueError,
@@ -139,8 +140,9 @@ def check_times(pred: xr.Dataset, dim: str, wanted: pd.Index, path: str) -> xr.D
     """All protocol times present, none duplicated; extra ones dropped."""
     if dim not in pred.coords or dim not in pred.dims:
         raise TimeAxisError(
-            "predictions lack a time coordinate" if dim not in pred.coords else
-            "a sample coordinate is not a dimension",
+            f"predictions lack the `{dim}` coordinate"
+            if dim not in pred.coords
+            else "a sample coordinate is not a dimension",
             path=path,
             variable=dim,
             expected=f"a `{dim}` dimension with a coordinate",
@@ -230,7 +232,7 @@ def check_model_name(name: str, path: str) -> str:
     clean = str(name).strip()
     bad = [c for c in clean if not c.isprintable()]
     if not clean or len(clean) > MAX_MODEL_NAME or bad:
-        raise SchemaError(
+        raise ConfigError(
             "unusable model name",
             path=path,
             variable="model",

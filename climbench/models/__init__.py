@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from climbench.errors import ConfigError
 from climbench.models.climax import ClimaX
 from climbench.models.cnn_lstm import CNNLSTM
 from climbench.models.embedding import LeadTimeEmbedding
@@ -42,7 +43,7 @@ MODELS: dict[str, type[nn.Module]] = {
 def build_model(name: str, **kwargs) -> nn.Module:
     """Build the network registered as ``name`` in :data:`MODELS` with ``kwargs``."""
     if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
+        raise ConfigError(f"unknown model {name!r}; expected one of {sorted(MODELS)}")
     return MODELS[name](**kwargs)
 
 

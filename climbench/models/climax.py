@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from climbench.errors import ConfigError, SchemaError
 from climbench.models.embedding import LeadTimeEmbedding, embed_lead_time
 from climbench.models.unet import pad_to_multiple
 
@@ -84,17 +85,17 @@ class ClimaX(nn.Module):
     ) -> None:
         super().__init__()
         if min(in_variables, out_channels, patch_size, depth, num_heads, *img_size) < 1:
-            raise ValueError(
+            raise ConfigError(
                 "ClimaX: in_variables, out_channels, img_size, patch_size, depth and "
                 "num_heads must be >= 1"
             )
         if embed_dim % 4 or embed_dim % num_heads:
-            raise ValueError(
+            raise ConfigError(
                 f"ClimaX: embed_dim must be a multiple of 4 and of num_heads ({num_heads}), "
                 f"found {embed_dim}"
             )
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"ClimaX: dropout must be in [0, 1), found {dropout}")
+            raise ConfigError(f"ClimaX: dropout must be in [0, 1), found {dropout}")
         self.in_variables = in_variables
         self.out_channels = out_channels
         self.img_size = (int(img_size[0]), int(img_size[1]))
@@ -184,7 +185,7 @@ class ClimaX(nn.Module):
         was built with ``lead_time`` and ignored otherwise.
         """
         if x.ndim != 4 or tuple(x.shape[1:]) != (self.in_variables, *self.img_size):
-            raise ValueError(
+            raise SchemaError(
                 f"ClimaX: expected input (batch, {self.in_variables}, {self.img_size[0]}, "
                 f"{self.img_size[1]}), found shape {tuple(x.shape)}"
             )

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from climbench.errors import ConfigError, SchemaError
 from climbench.models.unet import pad_sphere
 
 
@@ -82,7 +83,7 @@ class CNNLSTM(nn.Module):
     ) -> None:
         super().__init__()
         if min(in_channels, out_channels, hidden_channels, lstm_units, *img_size) < 1:
-            raise ValueError(
+            raise ConfigError(
                 "CNNLSTM: in_channels, out_channels, img_size, hidden_channels and lstm_units "
                 "must be >= 1"
             )
@@ -97,7 +98,7 @@ class CNNLSTM(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Map ``T`` years of forcing maps to the fields of the last year."""
         if x.ndim != 5 or tuple(x.shape[2:]) != (self.in_channels, *self.img_size):
-            raise ValueError(
+            raise SchemaError(
                 f"CNNLSTM: expected input (batch, years, {self.in_channels}, "
                 f"{self.img_size[0]}, {self.img_size[1]}), found shape {tuple(x.shape)}"
             )

@@ -14,6 +14,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from climbench.errors import ConfigError, SchemaError
+
 # Shortest period of the sinusoids, in hours: the finest lead-time step of the datasets
 # here is hourly (ERA5), so every hourly step changes the fastest pair of features.
 MIN_PERIOD_HOURS = 1.0
@@ -37,9 +39,9 @@ class LeadTimeEmbedding(nn.Module):
     def __init__(self, dim: int, max_hours: float = 720.0) -> None:
         super().__init__()
         if dim < 1:
-            raise ValueError(f"LeadTimeEmbedding: dim must be >= 1, found {dim}")
+            raise ConfigError(f"LeadTimeEmbedding: dim must be >= 1, found {dim}")
         if not max_hours > MIN_PERIOD_HOURS:
-            raise ValueError(
+            raise ConfigError(
                 f"LeadTimeEmbedding: max_hours must be > {MIN_PERIOD_HOURS} h, found {max_hours}"
             )
         self.dim = dim
@@ -55,7 +57,7 @@ class LeadTimeEmbedding(nn.Module):
     def forward(self, lead_hours: Tensor) -> Tensor:
         """Embed ``lead_hours`` (shape ``(B,)``, any real dtype) into ``(B, dim)``."""
         if lead_hours.ndim != 1:
-            raise ValueError(
+            raise SchemaError(
                 "LeadTimeEmbedding: lead_hours must have shape (batch,), "
                 f"found shape {tuple(lead_hours.shape)}"
             )
@@ -74,12 +76,12 @@ def embed_lead_time(
     if embedding is None:
         return None
     if lead_hours is None:
-        raise ValueError(
+        raise ConfigError(
             f"{model} was built with lead_time=True: pass lead_hours (batch,) to forward, "
             "or build it with lead_time=False for a single lead time"
         )
     if tuple(lead_hours.shape) != (batch,):
-        raise ValueError(
+        raise SchemaError(
             f"{model}: lead_hours must have shape ({batch},) (one lead per sample), "
             f"found shape {tuple(lead_hours.shape)}"
         )

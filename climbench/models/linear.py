@@ -13,6 +13,8 @@ import math
 import torch
 from torch import Tensor
 
+from climbench.errors import ConfigError, DataValueError, SchemaError
+
 
 def _matrix(
     owner: str, name: str, value: Tensor, ndim: int, shape: str, copy: bool = False
@@ -20,16 +22,16 @@ def _matrix(
     """``value`` as a float64 tensor (a new one if ``copy``), after checking its rank, size
     and finiteness."""
     if not isinstance(value, Tensor):
-        raise ValueError(f"{owner}: {name} must be a torch.Tensor, found {type(value).__name__}")
+        raise SchemaError(f"{owner}: {name} must be a torch.Tensor, found {type(value).__name__}")
     if value.ndim != ndim:
-        raise ValueError(
+        raise SchemaError(
             f"{owner}: {name} must be {ndim}-D {shape}, found shape {tuple(value.shape)}"
         )
     if value.shape[0] == 0:
-        raise ValueError(f"{owner}: {name} has no samples (shape {tuple(value.shape)})")
+        raise SchemaError(f"{owner}: {name} has no samples (shape {tuple(value.shape)})")
     value = value.to(torch.float64, copy=copy)
     if not torch.isfinite(value).all():
-        raise ValueError(
+        raise DataValueError(
             f"{owner}: {name} has NaN or infinite values; drop or fill those samples first"
         )
     return value
@@ -39,12 +41,12 @@ def _same_samples(owner: str, **arrays: Tensor) -> None:
     sizes = {name: value.shape[0] for name, value in arrays.items()}
     if len(set(sizes.values())) > 1:
         found = ", ".join(f"{name}: {size}" for name, size in sizes.items())
-        raise ValueError(f"{owner}: inputs must have the same number of samples, found {found}")
+        raise SchemaError(f"{owner}: inputs must have the same number of samples, found {found}")
 
 
 def _features(owner: str, name: str, value: Tensor, expected: int) -> None:
     if value.shape[1] != expected:
-        raise ValueError(
+        raise SchemaError(
             f"{owner}: {name} must have {expected} columns (as in fit), found {value.shape[1]}"
         )
 
@@ -53,7 +55,7 @@ def _solve_spd(owner: str, matrix: Tensor, rhs: Tensor) -> Tensor:
     """Solve ``matrix @ x = rhs`` for a symmetric positive-definite ``matrix`` (Cholesky)."""
     factor, info = torch.linalg.cholesky_ex(matrix)
     if info.item() != 0:
-        raise ValueError(
+        raise DataValueError(
             f"{owner}: the normal equations are singular (collinear or constant features); "
             "use alpha > 0"
         )
@@ -63,7 +65,7 @@ def _solve_spd(owner: str, matrix: Tensor, rhs: Tensor) -> Tensor:
 def _load(owner: str, tensors: dict[str, Tensor], keys: tuple[str, ...]) -> list[Tensor]:
     missing = [key for key in keys if key not in tensors]
     if missing:
-        raise ValueError(
+        raise SchemaError(
             f"{owner}.from_tensors: missing {missing}; expected the keys {list(keys)} "
             f"written by {owner}.to_tensors, found {sorted(tensors)}"
         )
@@ -89,7 +91,7 @@ class Ridge:
 
     def __init__(self, alpha: float = 1.0, standardize: bool = True) -> None:
         if not (math.isfinite(alpha) and alpha >= 0):
-            raise ValueError(f"Ridge: alpha must be finite and >= 0, found {alpha}")
+            raise ConfigError(f"Ridge: alpha must be finite and >= 0, found {alpha}")
         self.alpha = float(alpha)
         self.standardize = bool(standardize)
         self.coef: Tensor | None = None
@@ -125,7 +127,7 @@ class Ridge:
     def predict(self, X: Tensor) -> Tensor:
         """Predictions ``(n, q)`` (float32, on X's device) for features ``X`` ``(n, p)``."""
         if self.coef is None or self.intercept is None:
-            raise RuntimeError("Ridge is not fitted: call fit(X, Y) or Ridge.from_tensors first")
+            raise ConfigError("Ridge is not fitted: call fit(X, Y) or Ridge.from_tensors first")
         device = X.device
         X = _matrix("Ridge.predict", "X", X, 2, "(samples, features)").to(self.coef.device)
         _features("Ridge.predict", "X", X, self.coef.shape[0])
@@ -134,7 +136,7 @@ class Ridge:
     def to_tensors(self) -> dict[str, Tensor]:
         """The fitted state as tensors (for ``torch.save``)."""
         if self.coef is None or self.intercept is None:
-            raise RuntimeError("Ridge is not fitted: nothing to save")
+            raise ConfigError("Ridge is not fitted: nothing to save")
         return {
             "coef": self.coef,
             "intercept": self.intercept,
@@ -149,7 +151,7 @@ class Ridge:
             "Ridge", tensors, ("coef", "intercept", "alpha", "standardize")
         )
         if coef.ndim != 2 or intercept.shape != coef.shape[1:]:
-            raise ValueError(
+            raise SchemaError(
                 "Ridge.from_tensors: expected coef (p, q) and intercept (q,), found "
                 f"{tuple(coef.shape)} and {tuple(intercept.shape)}"
             )
@@ -196,7 +198,7 @@ class PatternScaling:
         gmt_anomaly = gmt - gmt.mean()
         variance = (gmt_anomaly**2).sum()
         if not variance > 0:
-            raise ValueError(
+            raise DataValueError(
                 f"{owner}: global_temperature is constant, so no pattern can be fitted; "
                 "train on samples with different temperatures"
             )
@@ -249,7 +251,7 @@ class PatternScaling:
 
     def _check_fitted(self) -> None:
         if self.slope is None:
-            raise RuntimeError(
+            raise ConfigError(
                 "PatternScaling is not fitted: call fit(...) or PatternScaling.from_tensors first"
             )
 
@@ -269,7 +271,7 @@ class PatternScaling:
         keys = ("forcing_coef", "forcing_intercept", "slope", "intercept")
         forcing_coef, forcing_intercept, slope, intercept = _load("PatternScaling", tensors, keys)
         if forcing_coef.ndim != 1 or forcing_intercept.ndim != 0 or slope.shape != intercept.shape:
-            raise ValueError(
+            raise SchemaError(
                 "PatternScaling.from_tensors: expected forcing_coef (k,), forcing_intercept (), "
                 "slope (m,) and intercept (m,), found "
                 f"{[tuple(tensors[key].shape) for key in keys]}"

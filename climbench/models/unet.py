@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from climbench.errors import ConfigError, SchemaError
 from climbench.models.embedding import LeadTimeEmbedding, embed_lead_time
 
 
@@ -54,7 +55,7 @@ def pad_to_multiple(
     extra_lat = -height % multiple
     extra_lon = -width % multiple
     if periodic_lon and extra_lon > width:
-        raise ValueError(
+        raise SchemaError(
             f"grid of {width} longitudes is narrower than the {extra_lon} columns needed to "
             f"reach a multiple of {multiple}; use fewer levels (depth) or a smaller patch_size"
         )
@@ -145,12 +146,12 @@ class UNet(nn.Module):
     ) -> None:
         super().__init__()
         if min(in_channels, out_channels, base_channels, depth) < 1:
-            raise ValueError(
+            raise ConfigError(
                 "UNet: in_channels, out_channels, base_channels and depth must be >= 1, found "
                 f"{in_channels}, {out_channels}, {base_channels}, {depth}"
             )
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"UNet: dropout must be in [0, 1), found {dropout}")
+            raise ConfigError(f"UNet: dropout must be in [0, 1), found {dropout}")
         self.in_channels = in_channels
         self.depth = depth
         self.periodic_lon = periodic_lon
@@ -182,7 +183,7 @@ class UNet(nn.Module):
         and ignored otherwise (a model trained for a single lead time).
         """
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
+            raise SchemaError(
                 f"UNet: expected input (batch, {self.in_channels}, lat, lon), "
                 f"found shape {tuple(x.shape)}"
             )

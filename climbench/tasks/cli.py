@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from climbench.errors import SchemaError
+from climbench.errors import ConfigError
 
 tasks_app = typer.Typer(help="Benchmark tasks: frozen, versioned protocols.", no_args_is_help=True)
 console = Console()
@@ -140,7 +140,7 @@ def evaluate_command(
     source = predictions[0] if len(predictions or []) == 1 else None
     if predictions and len(predictions) > 1:
         if model is not None:
-            raise SchemaError(
+            raise ConfigError(
                 "--model names the model of one predictions file",
                 variable="--model",
                 expected="one predictions file",
@@ -150,7 +150,7 @@ def evaluate_command(
         for path in predictions:
             name = open_predictions(path).attrs.get("model") or Path(path).stem
             if name in source:
-                raise SchemaError(
+                raise ConfigError(
                     "two predictions files with the same model name",
                     path=path,
                     expected="one file per model",

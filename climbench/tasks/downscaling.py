@@ -186,3 +186,34 @@ def interpolation_baseline(task, method: str) -> xr.Dataset:
         ds = regrid(full, Grid(target["lat"].values, target["lon"].values), method=method)
         ds = ds.isel(crop_index(task.spec, ds["lat"].values, ds["lon"].values))
     return xr.Dataset({f.name: ds[f.variable] for f in task.spec.targets}, attrs=task.attrs())
+
+
+def bilinear_baseline(task) -> xr.Dataset:
+    """Reference baseline: the coarse test inputs interpolated bilinearly."""
+    return interpolation_baseline(task, "bilinear")
+
+
+def conservative_baseline(task) -> xr.Dataset:
+    """Reference baseline: the coarse test inputs regridded conservatively."""
+    return interpolation_baseline(task, "conservative")
+
+
+def network_predictions(
+    task, arrays: dict[str, np.ndarray], datamodule, members: int
+) -> xr.Dataset:
+    """A network's outputs (field -> (time, [member], lat, lon)) as downscaling predictions
+    on the task's fine grid, at the datamodule's prediction times."""
+    grid = fine(task)
+    dims = ["time", *(["member"] if members else []), "lat", "lon"]
+    data = {
+        f.name: xr.DataArray(
+            arrays[f.name], dims=dims, attrs={"units": grid[f.variable].attrs.get("units", "")}
+        )
+        for f in task.spec.targets
+    }
+    coords = {
+        "time": datamodule.predict_times.values,
+        "lat": grid["lat"].values,
+        "lon": grid["lon"].values,
+    }
+    return xr.Dataset(data, coords=coords, attrs=task.attrs())

@@ -279,3 +279,29 @@ def pattern_scaling_baseline(task) -> xr.Dataset:
         )
         out[f.name] = da.sel(year=tmpl["year"].values)
     return xr.Dataset(out, attrs=task.attrs()).assign_coords(lat=tmpl["lat"], lon=tmpl["lon"])
+
+
+def pattern_scaling_fit(task) -> tuple[xr.Dataset, dict]:
+    """Pattern scaling as a closed-form model (``climbench train --model pattern_scaling``):
+    its test predictions, named, and no fit information."""
+    return pattern_scaling_baseline(task).assign_attrs(model="pattern_scaling"), {}
+
+
+def network_predictions(
+    task, arrays: dict[str, np.ndarray], datamodule, members: int
+) -> xr.Dataset:
+    """A network's outputs (field -> (sample, [member], lat, lon), the template's
+    (scenario, year) pairs scenario-major) as emulation predictions."""
+    tmpl = template(task)
+    units = statistics(task)
+    sizes = (tmpl.sizes["scenario"], tmpl.sizes["year"])
+    dims = ["scenario", "year", *(["member"] if members else []), "lat", "lon"]
+    data = {
+        f.name: xr.DataArray(
+            arrays[f.name].reshape(*sizes, *arrays[f.name].shape[1:]),
+            dims=dims,
+            attrs={"units": units[f.variable]["units"]},
+        )
+        for f in task.spec.targets
+    }
+    return xr.Dataset(data, coords=tmpl.coords, attrs=tmpl.attrs)

@@ -221,3 +221,11 @@ def prediction_dataset(task, arrays: dict[str, np.ndarray], inits, members: int 
         for f in spec.targets
     }
     return xr.Dataset(out, coords=coords, attrs=task.attrs())
+
+
+def network_predictions(
+    task, arrays: dict[str, np.ndarray], datamodule, members: int
+) -> xr.Dataset:
+    """A network's outputs (field -> (init, lead, [member], lat, lon)) as forecast
+    predictions at the datamodule's prediction inits."""
+    return prediction_dataset(task, arrays, datamodule.predict_inits, members=members)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from climbench.errors import SchemaError
+from climbench.errors import TaskError
 from climbench.tasks.spec import TaskSpec
 
 SPEC_DIR = Path(__file__).parent / "specs"
@@ -24,7 +24,7 @@ def _specs() -> dict[str, TaskSpec]:
         spec = TaskSpec.from_dict(yaml.safe_load(path.read_text()), source=str(path))
         expected = path.relative_to(SPEC_DIR).with_suffix("").as_posix()
         if spec.name != expected:
-            raise SchemaError(
+            raise TaskError(
                 "task name does not match its file", path=path, expected=expected, found=spec.name
             )
         specs[spec.name] = spec
@@ -41,7 +41,7 @@ def get_spec(name: str) -> TaskSpec:
     base, _, version = name.partition("@")
     specs = _specs()
     if base not in specs:
-        raise SchemaError(
+        raise TaskError(
             "unknown task",
             variable=base,
             expected="one of " + ", ".join(specs),
@@ -50,7 +50,7 @@ def get_spec(name: str) -> TaskSpec:
         )
     spec = specs[base]
     if version and version.lstrip("v") != str(spec.version):
-        raise SchemaError(
+        raise TaskError(
             "task version not available",
             variable=base,
             expected=f"version {spec.version}",

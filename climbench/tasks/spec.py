@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 
-from climbench.errors import SchemaError
+from climbench.errors import TaskError
 from climbench.metrics.weights import Region
 
-KINDS = ("forecast", "downscaling", "emulation")
 SPLITS = ("train", "validation", "test")
+#: ``fail(found, expected)``: how a protocol check refuses a spec
+Fail = Callable[[str, str], NoReturn]
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,12 @@ class ForecastProtocol:
     history_hours: tuple[int, ...] = (-6, 0)
     time_step_hours: int = 6
 
+    def check(self, spec: TaskSpec, fail: Fail) -> None:
+        """A headline lead must be one of the lead times."""
+        lead = spec.headline.lead_hours
+        if lead is not None and lead not in self.lead_hours:
+            fail(f"headline lead {lead} h", f"one of the forecast lead times {self.lead_hours}")
+
 
 @dataclass(frozen=True)
 class DownscalingProtocol:
@@ -124,6 +132,17 @@ class DownscalingProtocol:
     crop: Region | None = None
     train_regions: tuple[Region, ...] = ()
     test_regions: tuple[Region, ...] = ()
+
+    def check(self, spec: TaskSpec, fail: Fail) -> None:
+        """Train and test regions may share no cell."""
+        train = {b.name for b in self.train_regions}
+        test = {b.name for b in self.test_regions}
+        if train & test:
+            fail(f"regions {sorted(train & test)} in train and test", "disjoint regions")
+        for a in self.train_regions:
+            for b in self.test_regions:
+                if _boxes_overlap(a, b):
+                    fail(f"train region {a} overlaps test region {b}", "disjoint regions")
 
 
 @dataclass(frozen=True)
@@ -146,6 +165,19 @@ class EmulationProtocol:
     test_period: Period | None = None
     holdout_period: Period | None = None
     anomaly_reference: str | None = None
+
+    def check(self, spec: TaskSpec, fail: Fail) -> None:
+        """Test scenarios are held out of training and validation."""
+        test = set(self.test_scenarios)
+        for split, scenarios in (
+            ("train", self.train_scenarios),
+            ("validation", self.validation_scenarios),
+        ):
+            if test & set(scenarios):
+                fail(
+                    f"scenarios {sorted(test & set(scenarios))} in {split} and test",
+                    "a held-out test scenario",
+                )
 
 
 @dataclass(frozen=True)
@@ -191,7 +223,7 @@ class TaskSpec:
         try:
             spec = _from_dict(cls, data)
         except (KeyError, TypeError, ValueError) as exc:
-            raise SchemaError(
+            raise TaskError(
                 "invalid task specification",
                 path=source,
                 expected="the fields of climbench.tasks.spec.TaskSpec",
@@ -201,68 +233,46 @@ class TaskSpec:
         return spec
 
     def check(self, source: str = "<spec>") -> None:
-        """Refuse protocols that would leak or cannot be scored."""
+        """Refuse protocols that would leak or cannot be scored: the parts every spec has
+        here, the kind's own protocol section by its ``check`` (the kind says which section
+        and whether it needs time splits, :mod:`climbench.tasks.kinds`)."""
+        from climbench.tasks.kinds import KINDS, get_kind
 
         def fail(found: str, expected: str) -> None:
-            raise SchemaError(
+            raise TaskError(
                 "invalid task specification", path=source, expected=expected, found=found
             )
 
         if self.kind not in KINDS:
-            fail(f"kind {self.kind!r}", f"one of {KINDS}")
-        if self.kind != "emulation":
-            missing = [s for s in SPLITS if s not in self.splits]
-            if missing:
-                fail(f"splits without {missing}", f"periods for {SPLITS}")
-            for i, a in enumerate(SPLITS):
-                for b in SPLITS[i + 1 :]:
-                    if self.splits[a].overlaps(self.splits[b]):
-                        fail(
-                            f"{a} {self.splits[a]} overlaps {b} {self.splits[b]}",
-                            "train, validation and test periods that do not overlap",
-                        )
-        if self.kind == "forecast" and self.forecast is None:
-            fail("no forecast protocol", "a `forecast:` section")
-        if self.kind == "downscaling" and self.downscaling is None:
-            fail("no downscaling protocol", "a `downscaling:` section")
-        if self.kind == "emulation":
-            if self.emulation is None:
-                fail("no emulation protocol", "an `emulation:` section")
-            e = self.emulation
-            test = set(e.test_scenarios)
-            for split, scenarios in (
-                ("train", e.train_scenarios),
-                ("validation", e.validation_scenarios),
-            ):
-                if test & set(scenarios):
-                    fail(
-                        f"scenarios {sorted(test & set(scenarios))} in {split} and test",
-                        "a held-out test scenario",
-                    )
-        if self.downscaling is not None:
-            train = {b.name for b in self.downscaling.train_regions}
-            test = {b.name for b in self.downscaling.test_regions}
-            if train & test:
-                fail(
-                    f"regions {sorted(train & test)} in train and test",
-                    "disjoint train and test regions",
-                )
-            for a in self.downscaling.train_regions:
-                for b in self.downscaling.test_regions:
-                    if _boxes_overlap(a, b):
-                        fail(
-                            f"train region {a} overlaps test region {b}",
-                            "disjoint train and test regions",
-                        )
+            fail(f"kind {self.kind!r}", f"one of {sorted(KINDS)}")
+        kind = get_kind(self.kind)
+        if kind.time_splits:
+            self._check_splits(fail)
+        protocol = getattr(self, kind.protocol, None)
+        if protocol is None:
+            fail(f"no {kind.protocol} protocol", f"a `{kind.protocol}:` section")
+        protocol.check(self, fail)
         if self.headline.field not in {f.name for f in self.targets}:
             fail(f"headline field {self.headline.field!r}", "one of the target fields")
         if self.headline.region not in self.regions:
             fail(f"headline region {self.headline.region!r}", f"one of the regions {self.regions}")
         if self.headline.metric not in self.metrics:
             fail(f"headline metric {self.headline.metric!r}", f"one of the metrics {self.metrics}")
-        lead = self.headline.lead_hours
-        if lead is not None and (self.forecast is None or lead not in self.forecast.lead_hours):
-            fail(f"headline lead {lead} h", "one of the forecast lead times")
+        if self.headline.lead_hours is not None and self.forecast is None:
+            fail(f"headline lead {self.headline.lead_hours} h", "a forecast task")
+
+    def _check_splits(self, fail: Fail) -> None:
+        """Train, validation and test periods exist and do not overlap."""
+        missing = [s for s in SPLITS if s not in self.splits]
+        if missing:
+            fail(f"splits without {missing}", f"periods for {SPLITS}")
+        for i, a in enumerate(SPLITS):
+            for b in SPLITS[i + 1 :]:
+                if self.splits[a].overlaps(self.splits[b]):
+                    fail(
+                        f"{a} {self.splits[a]} overlaps {b} {self.splits[b]}",
+                        "train, validation and test periods that do not overlap",
+                    )
 
 
 def _lon_arcs(box: Region) -> list[tuple[float, float]]:

@@ -21,7 +21,8 @@ from typing import Any
 
 import xarray as xr
 
-from climbench.errors import SchemaError, StoreError
+from climbench.errors import StoreError, TaskError
+from climbench.tasks.kinds import get_kind
 from climbench.tasks.registry import get_spec
 from climbench.tasks.spec import SPLITS, Field, TaskSpec
 
@@ -91,9 +92,8 @@ class Task:
         return self.root / "tasks" / f"{s.dataset.id}-{digest.hexdigest()[:10]}"
 
     def _kind_module(self):
-        from climbench.tasks import downscaling, emulation, forecast
-
-        return {"forecast": forecast, "downscaling": downscaling, "emulation": emulation}[self.kind]
+        """The data module of this task's kind (:mod:`climbench.tasks.kinds`)."""
+        return get_kind(self.kind).data_module()
 
     def is_prepared(self) -> bool:
         return self._kind_module().is_prepared(self)
@@ -147,7 +147,7 @@ class Task:
         may see at prediction time); the test targets are read by the scorer alone.
         """
         if split not in SPLITS:
-            raise SchemaError(
+            raise TaskError(
                 "unknown split", variable=split, expected=", ".join(SPLITS), found=split
             )
         self.require_prepared()

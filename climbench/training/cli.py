@@ -13,34 +13,18 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from climbench.errors import SchemaError
+from climbench.errors import ConfigError
 
 console = Console()
 CLOSED_FORM = ("ridge", "pattern_scaling")
 
 
 def fit_closed_form(task, model: str):
-    """Fit a closed-form baseline on ``task``; returns (predictions, info)."""
-    from climbench.evaluation import references
-    from climbench.training import closed_form
+    """Fit a closed-form baseline on ``task``; returns (predictions, info). The fitters are
+    registered with the task's kind (:mod:`climbench.tasks.kinds`)."""
+    from climbench.tasks.kinds import get_kind
 
-    if model == "pattern_scaling":
-        if task.kind != "emulation":
-            raise SchemaError(
-                "pattern scaling is an emulation baseline",
-                variable=model,
-                expected="an emulation task",
-                found=task.id,
-            )
-        return references.build(task, "pattern_scaling").assign_attrs(model=model), {}
-    from climbench.training.ridge_forecast import ridge_forecast
-
-    fitters = {
-        "forecast": ridge_forecast,
-        "emulation": closed_form.ridge_emulation,
-        "downscaling": closed_form.ridge_downscaling,
-    }
-    return fitters[task.kind](task)
+    return get_kind(task.kind).fit_closed_form(task, model)
 
 
 def train_command(
@@ -74,7 +58,7 @@ def train_command(
     from climbench.training.config import parse_overrides
 
     if config is None and (task is None or model is None):
-        raise SchemaError(
+        raise ConfigError(
             "nothing to train", expected="--config FILE, or --task and --model", found="neither"
         )
     if model in CLOSED_FORM:

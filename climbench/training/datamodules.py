@@ -44,12 +44,12 @@ from climbench.data.grids import is_periodic
 from climbench.data.prepare import read_manifest
 from climbench.data.samples import FieldPairSamples, ForecastSamples
 from climbench.data.tensor_cache import Channel, TensorCache, ensure_tensor_cache
-from climbench.errors import SchemaError
+from climbench.errors import ConfigError, SchemaError, TaskError
 from climbench.tasks import Task
 from climbench.tasks import downscaling as ds_task
 from climbench.tasks.forecast import PREPARED, init_times, open_store
+from climbench.tasks.kinds import get_kind
 from climbench.tasks.spec import Field, Period
-from climbench.training.emulation_data import EmulationDataModule
 from climbench.training.task_datamodule import TaskDataModule, lon_order
 
 
@@ -149,7 +149,7 @@ class ForecastDataModule(TaskDataModule):
             leads = proto.lead_hours if train_leads is None else tuple(train_leads)
             self.lead_steps = _steps(leads, self.step_hours, "data.train_leads")
             if min(self.lead_steps) < 1:
-                raise SchemaError(
+                raise ConfigError(
                     "bad training lead",
                     variable="data.train_leads",
                     expected="positive lead times in hours",
@@ -268,7 +268,7 @@ class ForecastDataModule(TaskDataModule):
         inside = np.flatnonzero(_within(self.fit_cache.times, start, end))
         inits = np.arange(inside[0] - min(self.history), inside[-1] - max(self.lead_steps) + 1)
         if inits.size == 0:
-            raise SchemaError(
+            raise TaskError(
                 "no training sample",
                 variable=self.task.name,
                 expected="a training split longer than the history plus the longest lead",
@@ -284,7 +284,7 @@ class ForecastDataModule(TaskDataModule):
         inits = init_times(spec, "validation")
         inits = inits[inits + longest <= end]
         if inits.size == 0:
-            raise SchemaError(
+            raise TaskError(
                 "no validation sample",
                 variable=self.task.name,
                 expected=f"validation inits at least {longest} before the split's end",
@@ -488,22 +488,10 @@ class DownscalingDataModule(TaskDataModule):
 
 
 def datamodule_for(task: Task, **kwargs) -> TaskDataModule:
-    """The datamodule of ``task``'s kind, built with ``kwargs``: :class:`ForecastDataModule`,
-    :class:`DownscalingDataModule` or
+    """The datamodule registered with ``task``'s kind (:mod:`climbench.tasks.kinds`), built
+    with ``kwargs``: :class:`ForecastDataModule`, :class:`DownscalingDataModule` or
     :class:`~climbench.training.emulation_data.EmulationDataModule`."""
-    kinds = {
-        "forecast": ForecastDataModule,
-        "downscaling": DownscalingDataModule,
-        "emulation": EmulationDataModule,
-    }
-    if task.kind not in kinds:
-        raise SchemaError(
-            "no datamodule for this task kind",
-            variable=task.name,
-            expected="a forecasting, downscaling or emulation task",
-            found=f"kind {task.kind}",
-        )
-    return kinds[task.kind](task, **kwargs)
+    return get_kind(task.kind).datamodule_class()(task, **kwargs)
 
 
 def _span(*periods: Period) -> tuple[str, str]:
@@ -521,7 +509,7 @@ def _steps(hours: Sequence[int], step: int, key: str) -> list[int]:
     """Hours as time steps; SchemaError naming ``key`` when one is not a whole step."""
     bad = [h for h in hours if h % step]
     if bad:
-        raise SchemaError(
+        raise TaskError(
             "time offsets that are not whole time steps",
             variable=key,
             expected=f"multiples of {step} h",

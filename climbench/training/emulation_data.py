@@ -32,7 +32,7 @@ import xarray as xr
 from torch.utils.data import Dataset
 
 from climbench.data.grids import is_periodic
-from climbench.errors import SchemaError
+from climbench.errors import SchemaError, TaskError
 from climbench.tasks import Task
 from climbench.tasks import emulation as em_task
 from climbench.training.task_datamodule import TaskDataModule, lon_order
@@ -182,7 +182,7 @@ class EmulationDataModule(TaskDataModule):
         finite &= np.isfinite(inputs[rows[:, 0], rows[:, 1]]).all((1, 2, 3))
         rows = rows[finite]
         if rows.size == 0:
-            raise SchemaError(
+            raise TaskError(
                 f"no {split} sample",
                 variable=self.task.name,
                 expected=f"{split} years with finite forcings and targets",

@@ -40,7 +40,7 @@ from lightning import LightningModule
 from torch import Tensor, nn
 
 from climbench.data.grids import cell_area_weights
-from climbench.errors import SchemaError
+from climbench.errors import ConfigError
 from climbench.metrics.probabilistic import crps_ensemble_array
 from climbench.models import build_model
 
@@ -115,7 +115,7 @@ class ClimbenchModule(LightningModule):
         self.output_names = self.input_names if rollout_steps else self.target_names
         unknown = sorted(set(variable_weights or {}) - set(self.output_names))
         if unknown:
-            raise SchemaError(
+            raise ConfigError(
                 "loss weight for a channel the model does not predict",
                 variable=unknown[0],
                 expected="one of " + ", ".join(self.output_names),
@@ -158,7 +158,7 @@ class ClimbenchModule(LightningModule):
         """Normalised states after 1..``steps`` steps of ``step_hours``, each shaped like
         :meth:`forward`'s output (members roll out separately, with fresh noise each step)."""
         if not self.rollout_steps:
-            raise SchemaError(
+            raise ConfigError(
                 "rollout of a direct forecasting model",
                 expected="a model trained with rollout_steps > 0",
                 found="rollout_steps 0",
@@ -287,7 +287,7 @@ class ClimbenchModule(LightningModule):
         elif self.rollout_steps:
             steps = leads[0] / self.step_hours
             if not torch.equal(steps, steps.round()) or not bool((leads == leads[0]).all()):
-                raise SchemaError(
+                raise ConfigError(
                     "leads a rollout cannot reach",
                     expected=f"the same multiples of {self.step_hours:g} h for every sample",
                     found=str(leads.tolist()),
@@ -329,14 +329,14 @@ def _check_options(
     input_names: Sequence[str],
 ) -> None:
     if members < 1 or (members > 1 and noise_channels < 1):
-        raise SchemaError(
+        raise ConfigError(
             "bad ensemble options",
             variable="module.members",
             expected="members >= 1, and noise_channels >= 1 when members > 1",
             found=f"members {members}, noise_channels {noise_channels}",
         )
     if rollout_steps < 0:
-        raise SchemaError(
+        raise ConfigError(
             "bad rollout option",
             variable="module.rollout_steps",
             expected="0 (direct forecasts) or a number of steps",
@@ -344,7 +344,7 @@ def _check_options(
         )
     missing = [n for n in target_names if n not in input_names]
     if rollout_steps and missing:
-        raise SchemaError(
+        raise ConfigError(
             "a rollout needs every target among the inputs",
             variable=missing[0],
             expected="targets that are also time-varying inputs",

@@ -3,10 +3,11 @@
 :func:`load_module` rebuilds a :class:`~climbench.training.module.ClimbenchModule` from a
 checkpoint with ``torch.load(..., weights_only=True)`` (no pickled code runs: DESIGN.md,
 "nothing is unpickled from a user file"). :func:`predict` predicts the task's test split
-from its inputs only, in physical units: every test init at every lead for a forecast
-(:func:`climbench.tasks.forecast.prediction_dataset`), every test time on the fine grid
-for downscaling, every test (scenario, year) for emulation. It writes the predictions Zarr
-atomically (:func:`climbench.io.atomic_directory`) with the attributes ``task``,
+from its inputs only, in physical units: every test init at every lead for a forecast, every
+test time on the fine grid for downscaling, every test (scenario, year) for emulation, in
+the layout of the task's kind (:meth:`climbench.tasks.kinds.TaskKind.predictions_dataset`).
+It writes the predictions Zarr atomically (:func:`climbench.io.atomic_directory`) with the
+attributes ``task``,
 ``task_version``, ``task_digest`` and ``model``; an ensemble has a ``member`` dim.
 """
 
@@ -19,19 +20,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 import xarray as xr
 from torch import nn
 
 from climbench.data.formats import harmless_warnings_silenced
-from climbench.errors import DataFileError, SchemaError
+from climbench.errors import ConfigError, DataFileError, TaskError
 from climbench.evaluation.validate import check_model_name
 from climbench.io import atomic_directory, check_output_path
 from climbench.tasks import Task, get_task
-from climbench.tasks import downscaling as ds_task
-from climbench.tasks import emulation as em_task
-from climbench.tasks.forecast import prediction_dataset
+from climbench.tasks.kinds import get_kind
 from climbench.training.datamodules import datamodule_for
 from climbench.training.module import ClimbenchModule
 
@@ -54,7 +52,7 @@ def load_module(
         )
     except TypeError as exc:
         if network is None and "network" in str(exc):
-            raise SchemaError(
+            raise ConfigError(
                 "this checkpoint wraps a network object, not a named model",
                 path=path,
                 expected="the network passed again",
@@ -97,20 +95,22 @@ def _check_checkpoint(path: Path) -> None:
             warnings.simplefilter("ignore")
             data = torch.load(path, map_location="cpu", weights_only=True, mmap=head == b"PK")
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as err:
-        pickled = head[:1] == b"\x80"  # a pickle stream, not PyTorch's zip format
+        # PyTorch's zip format, or a pickle stream (protocol 2-5), holding other objects
+        pickle_stream = len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+        objects = isinstance(err, pickle.UnpicklingError) and (head == b"PK" or pickle_stream)
         raise DataFileError(
             "not a checkpoint climbench can load safely",
             path=path,
             expected="a Lightning checkpoint of tensors and plain data (climbench train)",
-            found="a pickle stream with objects other than tensors and plain data"
-            if pickled
+            found="pickled objects other than tensors and plain data"
+            if objects
             else f"no readable PyTorch checkpoint ({type(err).__name__})",
             hint="use a checkpoint written by `climbench train`; climbench never unpickles "
             "code from a file",
         ) from err
     missing = [k for k in CHECKPOINT_KEYS if not isinstance(data, dict) or k not in data]
     if missing:
-        raise SchemaError(
+        raise DataFileError(
             "not a Lightning checkpoint of a climbench model",
             path=path,
             expected="the keys " + ", ".join(CHECKPOINT_KEYS),
@@ -166,12 +166,7 @@ def predict(
     pred = np.concatenate(chunks)  # (sample, [lead], [member], channel, lat, lon)
     arrays = {name: pred[..., k, :, :] for k, name in enumerate(module.target_names)}
     members = module.members if module.members > 1 else 0
-    if task.kind == "forecast":
-        ds = prediction_dataset(task, arrays, datamodule.predict_inits, members=members)
-    elif task.kind == "emulation":
-        ds = _emulation_dataset(task, arrays, members)
-    else:
-        ds = _field_dataset(task, arrays, datamodule.predict_times, members)
+    ds = get_kind(task.kind).predictions_dataset(task, arrays, datamodule, members)
     ds.attrs["model"] = check_model_name(
         model_name or str(module.hparams.get("network") or "custom"), str(checkpoint)
     )
@@ -186,47 +181,13 @@ def _check_fields(module: ClimbenchModule, task: Task, checkpoint: str | os.Path
     wanted = ([f.name for f in spec.inputs], [f.name for f in spec.targets])
     found = (module.input_names, module.target_names)
     if wanted != found:
-        raise SchemaError(
+        raise TaskError(
             "the checkpoint was trained for other fields",
             path=checkpoint,
             variable=task.name,
             expected=f"inputs {wanted[0]}, targets {wanted[1]}",
             found=f"inputs {found[0]}, targets {found[1]}",
         )
-
-
-def _field_dataset(
-    task: Task, arrays: dict[str, np.ndarray], times: pd.DatetimeIndex, members: int
-) -> xr.Dataset:
-    """Downscaling predictions (time, [member], lat, lon) on the task's fine grid."""
-    fine = ds_task.fine(task)
-    dims = ["time", *(["member"] if members else []), "lat", "lon"]
-    data = {
-        f.name: xr.DataArray(
-            arrays[f.name], dims=dims, attrs={"units": fine[f.variable].attrs.get("units", "")}
-        )
-        for f in task.spec.targets
-    }
-    coords = {"time": times.values, "lat": fine["lat"].values, "lon": fine["lon"].values}
-    return xr.Dataset(data, coords=coords, attrs=task.attrs())
-
-
-def _emulation_dataset(task: Task, arrays: dict[str, np.ndarray], members: int) -> xr.Dataset:
-    """Emulation predictions (scenario, year, [member], lat, lon) on the task's template
-    (the samples are the template's (scenario, year) pairs, scenario-major)."""
-    tmpl = em_task.template(task)
-    units = em_task.statistics(task)
-    sizes = (tmpl.sizes["scenario"], tmpl.sizes["year"])
-    dims = ["scenario", "year", *(["member"] if members else []), "lat", "lon"]
-    data = {
-        f.name: xr.DataArray(
-            arrays[f.name].reshape(*sizes, *arrays[f.name].shape[1:]),
-            dims=dims,
-            attrs={"units": units[f.variable]["units"]},
-        )
-        for f in task.spec.targets
-    }
-    return xr.Dataset(data, coords=tmpl.coords, attrs=tmpl.attrs)
 
 
 def write_predictions(

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 
 from climbench.data.grids import contiguous_lon_order
 from climbench.data.samples import make_loader
-from climbench.errors import SchemaError
+from climbench.errors import TaskError
 from climbench.tasks import Task
 
 
@@ -28,7 +28,7 @@ class TaskDataModule(LightningDataModule):
     def __init__(self, task: Task, batch_size: int, num_workers: int, seed: int) -> None:
         super().__init__()
         if task.kind != self.kind:
-            raise SchemaError(
+            raise TaskError(
                 f"{type(self).__name__} needs a task of kind {self.kind}",
                 variable=task.name,
                 expected=f"kind {self.kind}",

@@ -25,9 +25,10 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
-from climbench.errors import SchemaError
+from climbench.errors import ConfigError
 from climbench.models import MODELS
 from climbench.tasks import Task, get_task
+from climbench.tasks.kinds import get_kind
 from climbench.training.config import (
     TrainConfig,
     load_config,
@@ -123,15 +124,18 @@ def build_datamodule(task: Task, config: TrainConfig) -> DataModule:
         "seed": config.seed_everything,
         "cache_dir": data.cache_dir,
     }
-    if task.kind == "forecast":
-        options |= {"train_leads": data.train_leads, "rollout_steps": config.module.rollout_steps}
-    elif data.train_leads is not None or config.module.rollout_steps:
-        raise SchemaError(
-            "forecasting options for a task that is not a forecast",
-            variable="data.train_leads" if data.train_leads else "module.rollout_steps",
-            expected="no lead times or rollout",
-            found=f"a {task.kind} task",
-        )
+    kind_options = {"train_leads": data.train_leads, "rollout_steps": config.module.rollout_steps}
+    allowed = get_kind(task.kind).datamodule_options
+    for name, value in kind_options.items():
+        if name in allowed:
+            options[name] = value
+        elif value:
+            raise ConfigError(
+                f"a training option that {task.kind} tasks do not take",
+                variable="module.rollout_steps" if name == "rollout_steps" else f"data.{name}",
+                expected=f"no {name}" + (f" (they take {', '.join(allowed)})" if allowed else ""),
+                found=f"{value!r} for {task.id}",
+            )
     return datamodule_for(task, **options)
 
 
@@ -162,7 +166,7 @@ def network_args(config: TrainConfig, datamodule: DataModule) -> dict:
     arguments the network has and the config leaves out."""
     model, opts = config.model, config.module
     if model.name not in MODELS:
-        raise SchemaError(
+        raise ConfigError(
             "unknown model in the training config",
             variable="model.name",
             expected="one of " + ", ".join(sorted(MODELS)),

@@ -1,0 +1,162 @@
+"""Task kinds: everything that differs between forecasting, downscaling and emulation, in
+one object per kind and one registry.
+
+Nothing outside this registry branches on a task's kind: the task, the scorer, the
+reference baselines, the closed-form fitters, the datamodules and the predictions writer
+all ask the task's :class:`TaskKind`. A kind names its parts by import path
+(``"module:attribute"``) and imports them only when used, so that listing tasks stays
+fast and scoring never imports torch.
+
+A new kind is its modules plus one :func:`register_kind` line (see the three below).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from climbench.errors import TaskError
+
+
+@dataclass(frozen=True)
+class TaskKind:
+    """One kind of task and where its parts live.
+
+    Attributes:
+        name: the ``kind`` of a task spec.
+        protocol: the spec section holding the kind's protocol (its dataclass in
+            :mod:`climbench.tasks.spec` has ``check(spec, fail)``).
+        time_splits: whether the spec needs disjoint train / validation / test periods.
+        data: module that builds a task's data and reads it (``build``, ``is_prepared``,
+            ``load_split``, ``truth``, ``template``).
+        statistics: the scorer, ``f(predictions, task, path, resamples) ->
+            (SampleStatistics, extra rows or None)``.
+        predictions: ``f(task, arrays, datamodule, members) -> Dataset``, the predictions
+            layout of a network's outputs.
+        datamodule: the LightningDataModule class.
+        references: reference baseline name -> ``f(task) -> predictions``.
+        closed_form: closed-form baseline name -> ``f(task) -> (predictions, info)``.
+        datamodule_options: training options only this kind's datamodule takes.
+    """
+
+    name: str
+    protocol: str
+    time_splits: bool
+    data: str
+    statistics: str
+    predictions: str
+    datamodule: str
+    references: Mapping[str, str] = field(default_factory=dict)
+    closed_form: Mapping[str, str] = field(default_factory=dict)
+    datamodule_options: tuple[str, ...] = ()
+
+    def data_module(self) -> ModuleType:
+        return importlib.import_module(self.data)
+
+    def reference(self, task: Any, name: str) -> Any:
+        """The reference baseline ``name`` of ``task`` (lazy predictions)."""
+        return _load(self._pick(self.references, name, "reference baseline", task))(task)
+
+    def fit_closed_form(self, task: Any, name: str) -> tuple[Any, dict]:
+        """Fit the closed-form baseline ``name`` on ``task``: (predictions, info)."""
+        return _load(self._pick(self.closed_form, name, "closed-form baseline", task))(task)
+
+    def sample_statistics(self, predictions: Any, task: Any, path: str, resamples: int):
+        """The scorer's per-sample statistics (and extra rows) of ``predictions``."""
+        return _load(self.statistics)(predictions, task, path, resamples)
+
+    def predictions_dataset(self, task: Any, arrays: dict, datamodule: Any, members: int):
+        """A network's outputs (field -> array) in the task's predictions layout."""
+        return _load(self.predictions)(task, arrays, datamodule, members)
+
+    def datamodule_class(self) -> type:
+        return _load(self.datamodule)
+
+    def _pick(self, table: Mapping[str, str], name: str, what: str, task: Any) -> str:
+        if name not in table:
+            raise TaskError(
+                f"unknown {what} for this kind of task",
+                variable=name,
+                expected=f"one of {sorted(table)} for {self.name} tasks ({task.id})",
+                found=name,
+            )
+        return table[name]
+
+
+KINDS: dict[str, TaskKind] = {}
+
+
+def register_kind(kind: TaskKind) -> TaskKind:
+    """Add a task kind to the registry (a spec of that ``kind`` can then be loaded)."""
+    if kind.name in KINDS:
+        raise TaskError("a task kind is registered twice", variable=kind.name)
+    KINDS[kind.name] = kind
+    return kind
+
+
+def get_kind(name: str) -> TaskKind:
+    """The registered kind ``name``; the error lists the known kinds."""
+    if name not in KINDS:
+        raise TaskError(
+            "unknown task kind", variable=name, expected=f"one of {sorted(KINDS)}", found=name
+        )
+    return KINDS[name]
+
+
+def _load(path: str) -> Callable:
+    module, attribute = path.split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+register_kind(
+    TaskKind(
+        name="forecast",
+        protocol="forecast",
+        time_splits=True,
+        data="climbench.tasks.forecast",
+        statistics="climbench.evaluation.forecast:sample_statistics",
+        predictions="climbench.tasks.forecast:network_predictions",
+        datamodule="climbench.training.datamodules:ForecastDataModule",
+        references={
+            "persistence": "climbench.evaluation.references:persistence",
+            "climatology": "climbench.evaluation.references:climatology",
+        },
+        closed_form={"ridge": "climbench.training.ridge_forecast:ridge_forecast"},
+        datamodule_options=("train_leads", "rollout_steps"),
+    )
+)
+register_kind(
+    TaskKind(
+        name="downscaling",
+        protocol="downscaling",
+        time_splits=True,
+        data="climbench.tasks.downscaling",
+        statistics="climbench.evaluation.fields:downscaling_statistics",
+        predictions="climbench.tasks.downscaling:network_predictions",
+        datamodule="climbench.training.datamodules:DownscalingDataModule",
+        references={
+            "bilinear": "climbench.tasks.downscaling:bilinear_baseline",
+            "conservative": "climbench.tasks.downscaling:conservative_baseline",
+        },
+        closed_form={"ridge": "climbench.training.closed_form:ridge_downscaling"},
+    )
+)
+register_kind(
+    TaskKind(
+        name="emulation",
+        protocol="emulation",
+        time_splits=False,
+        data="climbench.tasks.emulation",
+        statistics="climbench.evaluation.fields:emulation_statistics",
+        predictions="climbench.tasks.emulation:network_predictions",
+        datamodule="climbench.training.emulation_data:EmulationDataModule",
+        references={"pattern_scaling": "climbench.tasks.emulation:pattern_scaling_baseline"},
+        closed_form={
+            "ridge": "climbench.training.closed_form:ridge_emulation",
+            "pattern_scaling": "climbench.tasks.emulation:pattern_scaling_fit",
+        },
+    )
+)
