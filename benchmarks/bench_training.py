@@ -237,7 +237,7 @@ def main() -> None:
 
     gpu = args.accelerator == "gpu"
     device = torch.device("cuda" if gpu else "cpu")
-    task = get_task(TASK, root=args.data_root)
+    task = get_task(TASK, args.data_root)
     start = time.perf_counter()
     task.prepare_data()
     print(f"task data ready in {time.perf_counter() - start:.1f} s under {task.data_dir}")

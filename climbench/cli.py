@@ -225,7 +225,11 @@ def _size(n: float) -> str:
 
 @app.command("run")
 def run(
-    workdir: Path = typer.Option(Path("data"), help="Where the data, runs and predictions go."),
+    data_root: Path = typer.Option(
+        None,
+        "--data-root",
+        help="Where the data, runs and predictions go (default $CLIMBENCH_DATA or ./data).",
+    ),
     results: Path = typer.Option(None, help="Results folder (default WORKDIR/results)."),
     task: list[str] = typer.Option(None, "--task", help="Run only these tasks (repeatable)."),
 ) -> None:
@@ -233,7 +237,7 @@ def run(
     baselines on a forecasting, a downscaling and an emulation task and score them."""
     from climbench.run import RUN_TASKS, default_run
 
-    default_run(workdir, results, tuple(task) if task else RUN_TASKS, console=console)
+    default_run(data_root, results, tuple(task) if task else RUN_TASKS, console=console)
 
 
 def main() -> None:

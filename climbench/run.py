@@ -12,7 +12,7 @@ The longer network baselines of those two tasks (``baselines/emulation-synthetic
 ``baselines/downscaling-synthetic``) are trained with ``climbench train --config``.
 
 Each task's data are generated on first use and reused after; each model's predictions go
-to ``<workdir>/predictions`` and each task's results (tables, summary, per-sample
+to ``<data_root>/predictions`` and each task's results (tables, summary, per-sample
 statistics) to ``<results>/<task>``. The printed tables are the task's headline metric.
 """
 
@@ -26,6 +26,7 @@ from rich.console import Console
 
 from climbench.evaluation import evaluate
 from climbench.tasks import Task, get_task
+from climbench.tasks.task import default_data_root
 
 RUN_TASKS = ("forecast/synthetic-5.625", "downscaling/synthetic-x4-europe", "emulation/synthetic")
 #: the repository's baseline configs (an editable install keeps them beside the package)
@@ -51,7 +52,7 @@ def baseline_configs(task_name: str, root: Path = BASELINES) -> list[Path]:
     return found
 
 
-def _run_task(task: Task, workdir: Path, results_dir: Path, console: Console) -> None:
+def _run_task(task: Task, results_dir: Path, console: Console) -> None:
     from climbench.training import predict, train
     from climbench.training.cli import fit_closed_form
     from climbench.training.config import load_config
@@ -71,9 +72,9 @@ def _run_task(task: Task, workdir: Path, results_dir: Path, console: Console) ->
     for config in baseline_configs(task.name):
         name = load_config(config).model.name
         start = time.perf_counter()
-        run_dir = workdir / "runs" / f"{slug}-{config.stem}"
-        checkpoint = train(config, out_dir=run_dir, data_root=task.root, progress=True)
-        out = workdir / "predictions" / f"{slug}-{config.stem}.zarr"
+        run_dir = task.data_root / "runs" / f"{slug}-{config.stem}"
+        checkpoint = train(config, out_dir=run_dir, data_root=task.data_root, progress=True)
+        out = task.data_root / "predictions" / f"{slug}-{config.stem}.zarr"
         predictions[name] = predict(task, checkpoint, out=out, overwrite=True, model_name=name)
         console.print(
             f"{config.stem}: trained and predicted in "
@@ -87,18 +88,18 @@ def _run_task(task: Task, workdir: Path, results_dir: Path, console: Console) ->
 
 
 def default_run(
-    workdir: str | Path = "data",
+    data_root: str | Path | None = None,
     results_dir: str | Path | None = None,
     tasks: tuple[str, ...] = RUN_TASKS,
     console: Console | None = None,
 ) -> Path:
     """Run the default job; returns the results folder."""
     console = console or Console()
-    workdir = Path(workdir)
-    results = Path(results_dir) if results_dir is not None else workdir / "results"
+    data_root = Path(data_root) if data_root is not None else default_data_root()
+    results = Path(results_dir) if results_dir is not None else data_root / "results"
     start = time.perf_counter()
     for name in tasks:
-        _run_task(get_task(name, root=workdir), workdir, results, console)
+        _run_task(get_task(name, data_root), results, console)
     console.print(
         f"[bold]climbench run[/] finished in {time.perf_counter() - start:.0f} s; "
         f"results in {results}"

@@ -67,7 +67,7 @@ def small_forecast_spec() -> TaskSpec:
 
 def small_forecast_task(root: Path) -> Task:
     """The small forecast task with prepared data under ``root`` (built once per root)."""
-    task = Task(small_forecast_spec(), root=root)
+    task = Task(small_forecast_spec(), root)
     if not task.is_prepared():
         from climbench.data.synthetic import weather
 

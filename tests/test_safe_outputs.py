@@ -51,7 +51,7 @@ def hidden_entries(folder: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def root(emulation_task) -> Path:
     """The task data root (``--data-root``) of the prepared emulation task."""
-    return emulation_task.root
+    return emulation_task.data_root
 
 
 @pytest.fixture(scope="module")

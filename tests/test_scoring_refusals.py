@@ -80,7 +80,7 @@ def evaluate_cli(monkeypatch, capsys):
     (a small variant, found under its registered name): (exit status, output)."""
 
     def run(task: Task, *args: str) -> tuple[int, str]:
-        monkeypatch.setattr("climbench.tasks.get_task", lambda name, root=None: task)
+        monkeypatch.setattr("climbench.tasks.get_task", lambda name, data_root=None: task)
         return run_main(monkeypatch, capsys, "evaluate", "--task", task.name, *args)
 
     return run
@@ -276,9 +276,9 @@ def test_task_store_missing_a_shard_is_blamed_not_the_predictions(
 ) -> None:
     root = tmp_path / "root"  # a copy: the session's task data stay whole
     shutil.copytree(
-        forecast_task.data_dir, root / forecast_task.data_dir.relative_to(forecast_task.root)
+        forecast_task.data_dir, root / forecast_task.data_dir.relative_to(forecast_task.data_root)
     )
-    task = Task(forecast_task.spec, root=root)
+    task = Task(forecast_task.spec, root)
     assert task.is_prepared()
     store = task.data_dir / fc_tasks.PREPARED
     shards = [p for p in (store / "2m_temperature" / "c").rglob("*") if p.is_file()]

@@ -264,7 +264,7 @@ def test_two_process_ddp_on_cpu(task: Task, tmp_path: Path) -> None:
     )
     out = tmp_path / "run"
     result = subprocess.run(
-        [sys.executable, str(script), str(task.root), str(out)],
+        [sys.executable, str(script), str(task.data_root), str(out)],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
@@ -387,7 +387,7 @@ def test_evaluate_refuses_ambiguous_prediction_files(
         predict(task, trained, out=tmp_path / f"{name}.zarr", model_name="first")
     files = [str(tmp_path / "first.zarr"), str(tmp_path / "copy.zarr")]
     runner = CliRunner()
-    task_args = ["--task", "forecast/synthetic-5.625", "--data-root", str(task.root)]
+    task_args = ["--task", "forecast/synthetic-5.625", "--data-root", str(task.data_root)]
     result = runner.invoke(cli.app, ["evaluate", *files, "--model", "x", *task_args])
     assert result.exit_code != 0 and "one predictions file" in str(result.exception)
     result = runner.invoke(cli.app, ["evaluate", *files, *task_args])

@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--predictions", action="append", default=[], metavar="NAME=PATH")
     args = parser.parse_args()
-    task = get_task("emulation/synthetic", root=args.data_root)
+    task = get_task("emulation/synthetic", args.data_root)
     task.prepare_data()
     models = {"forced_response": forced_response(task)}
     for item in args.predictions:

@@ -41,7 +41,7 @@ def _synthetic_sources(task, progress: bool) -> tuple[Path, Path]:
 
     p = task.spec.dataset.params
     first, last = p["years"]
-    out = task.root / "sources" / f"{task.spec.dataset.id}-{first}-{last}-seed{p['seed']}"
+    out = task.data_root / "sources" / f"{task.spec.dataset.id}-{first}-{last}-seed{p['seed']}"
     if not (
         (out / "coarse.zarr" / "zarr.json").is_file()
         and (out / "fine.zarr" / "zarr.json").is_file()

@@ -51,7 +51,9 @@ def _synthetic_source(task, progress: bool) -> Path:
 
     p = task.spec.dataset.params
     first, last = p["years"]
-    source = task.root / "sources" / f"{task.spec.dataset.id}-{first}-{last}-seed{p['seed']}.zarr"
+    source = (
+        task.data_root / "sources" / f"{task.spec.dataset.id}-{first}-{last}-seed{p['seed']}.zarr"
+    )
     if not (source / "zarr.json").is_file():
         write_weather(
             source,

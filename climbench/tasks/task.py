@@ -27,20 +27,25 @@ from climbench.tasks.registry import get_spec
 from climbench.tasks.spec import SPLITS, Field, TaskSpec
 
 
-def default_root() -> Path:
-    """``$CLIMBENCH_DATA`` or ``./data``: where task data are built and cached."""
-    return Path(os.environ.get("CLIMBENCH_DATA", "data"))
+#: the environment variable naming the data folder (``--data-root``, ``data_root=``)
+DATA_ROOT_ENV = "CLIMBENCH_DATA"
+
+
+def default_data_root() -> Path:
+    """``$CLIMBENCH_DATA`` or ``./data``: where task data are built and cached. The same
+    folder is ``data_root=`` in Python and ``--data-root`` on the command line."""
+    return Path(os.environ.get(DATA_ROOT_ENV, "data"))
 
 
 class Task:
     """A benchmark task (spec + data root). Build with :func:`get_task`."""
 
-    def __init__(self, spec: TaskSpec, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, spec: TaskSpec, data_root: str | os.PathLike | None = None) -> None:
         self.spec = spec
-        self.root = Path(root) if root is not None else default_root()
+        self.data_root = Path(data_root) if data_root is not None else default_data_root()
 
     def __repr__(self) -> str:
-        return f"Task({self.spec.id!r}, root={str(self.root)!r})"
+        return f"Task({self.spec.id!r}, data_root={str(self.data_root)!r})"
 
     # -- identity -----------------------------------------------------------------------
     @property
@@ -89,7 +94,7 @@ class Task:
             "window": s.climatology_window_days,
         }
         digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
-        return self.root / "tasks" / f"{s.dataset.id}-{digest.hexdigest()[:10]}"
+        return self.data_root / "tasks" / f"{s.dataset.id}-{digest.hexdigest()[:10]}"
 
     def _kind_module(self):
         """The data module of this task's kind (:mod:`climbench.tasks.kinds`)."""
@@ -164,6 +169,7 @@ class Task:
         return self._kind_module().template(self)
 
 
-def get_task(name: str, root: str | os.PathLike | None = None) -> Task:
-    """The task ``name`` (``kind/name`` or ``kind/name@version``) with data under ``root``."""
-    return Task(get_spec(name), root)
+def get_task(name: str, data_root: str | os.PathLike | None = None) -> Task:
+    """The task ``name`` (``kind/name`` or ``kind/name@version``) with data under
+    ``data_root`` (default :func:`default_data_root`)."""
+    return Task(get_spec(name), data_root)

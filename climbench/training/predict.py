@@ -149,7 +149,7 @@ def predict(
     """
     if out is not None:
         check_output_path(out, "predictions", overwrite=overwrite, inputs=[checkpoint])
-    task = get_task(task, root=data_root) if isinstance(task, str) else task
+    task = get_task(task, data_root) if isinstance(task, str) else task
     module = load_module(checkpoint, network)
     _check_fields(module, task, checkpoint)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

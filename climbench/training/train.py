@@ -88,7 +88,7 @@ def train(
     config = with_overrides(config, **changes) if changes else config
     lightning.seed_everything(config.seed_everything, workers=True, verbose=False)
 
-    the_task = task if isinstance(task, Task) else get_task(config.task, root=data_root)
+    the_task = task if isinstance(task, Task) else get_task(config.task, data_root)
     datamodule = build_datamodule(the_task, config)
     module = build_module(config, datamodule, model if isinstance(model, nn.Module) else None)
     name = model.__class__.__name__.lower() if isinstance(model, nn.Module) else config.model.name
