@@ -26,7 +26,6 @@ from climbench.tasks.kinds import get_kind
 from climbench.tasks.registry import get_spec
 from climbench.tasks.spec import SPLITS, Field, TaskSpec
 
-
 #: the environment variable naming the data folder (``--data-root``, ``data_root=``)
 DATA_ROOT_ENV = "CLIMBENCH_DATA"
 
