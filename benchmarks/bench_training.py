@@ -8,10 +8,10 @@ Run from the repository root (see ``benchmarks/README.md``, section "training"):
 
 What it does, on ``forecast/synthetic-5.625`` (prepared under ``--data-root`` when missing):
 
-1. For each model (``unet``, ``climax``) and size: the config of ``baselines/forecast-synthetic``
-   (``baseline``: the sizes ``climbench run`` trains on CPU) or a larger one (``gpu``: UNet
-   64 base channels, depth 3; ClimaX 256-wide, 6 blocks, 8 heads, patch 2), batches of
-   ``--batch-size`` (default 16 for ``baseline``, 128 for ``gpu``).
+1. For each model (``unet``, ``climax``) and size: the shipped config
+   ``forecast-synthetic/<model>`` (``baseline``: the sizes ``climbench run`` trains on CPU)
+   or a larger one (``gpu``: UNet 64 base channels, depth 3; ClimaX 256-wide, 6 blocks,
+   8 heads, patch 2), batches of ``--batch-size`` (default 16 for ``baseline``, 128 for ``gpu``).
 2. **Loader alone**: batches of the training set straight from the datamodule's loader, moved
    to the device (pinned, non-blocking) and synchronised: samples/s, and the first batch's
    latency from ``iter(loader)``.
@@ -41,12 +41,13 @@ import lightning
 import torch
 from lightning.pytorch.callbacks import Callback
 
+from climbench.baselines import config_path
 from climbench.tasks import get_task
 from climbench.training.config import load_config, with_overrides
 from climbench.training.train import build_datamodule, build_module
 
 TASK = "forecast/synthetic-5.625"
-CONFIGS = Path(__file__).resolve().parents[1] / "baselines" / "forecast-synthetic"
+CONFIGS = config_path("forecast-synthetic/unet").parent  # shipped with climbench
 GPU_SIZES = {
     "unet": {"base_channels": 64, "depth": 3},
     "climax": {"patch_size": 2, "embed_dim": 256, "depth": 6, "num_heads": 8, "mlp_ratio": 4.0},

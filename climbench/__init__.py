@@ -12,6 +12,6 @@ from climbench.data.open import open_dataset
 from climbench.data.prepare import prepare
 from climbench.evaluation import evaluate
 from climbench.tasks import get_task, task_names
+from climbench.version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["evaluate", "get_task", "open_dataset", "prepare", "task_names", "__version__"]

@@ -15,7 +15,7 @@ from rich.console import Console
 from climbench.data.synthetic.cli import synth_app
 from climbench.errors import ClimbenchError
 from climbench.tasks.cli import compare_command, evaluate_command, tasks_app
-from climbench.training.cli import predict_command, train_command
+from climbench.training_cli import predict_command, train_command
 
 app = typer.Typer(
     help="climbench: benchmark suite for ML on weather and climate data.",
@@ -245,7 +245,9 @@ def main() -> None:
     try:
         app()
     except ClimbenchError as err:
-        error_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        # the message is plain text: file names and hints may hold [brackets]
+        error_console.print("[bold red]error:[/] ", end="")
+        error_console.print(str(err), markup=False, highlight=False, soft_wrap=True)
         _quiet_shutdown()
         sys.exit(2)
 

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from climbench.errors import StoreError
+from climbench.version import __version__
 
 #: file in the top folder of every climbench output, naming its kind
 OUTPUT_MARKER = ".climbench-output.json"
@@ -219,8 +220,6 @@ def _remove_partial(partial: Path, attempts: int = 10, pause_s: float = 0.1) -> 
 
 
 def _write_marker(folder: Path, kind: str) -> None:
-    from climbench import __version__
-
     data = {
         "kind": kind,
         "climbench_version": __version__,

@@ -2,14 +2,15 @@
 
 On the embedded synthetic data (no network), for one task of each kind:
 
-- ``forecast/synthetic-5.625``: the UNet and ClimaX configs of ``baselines/`` trained under
+- ``forecast/synthetic-5.625``: the UNet and ClimaX configs shipped in
+  ``climbench/baselines/configs`` trained under
   Lightning, beside persistence and climatology;
 - ``downscaling/synthetic-x4-europe``: closed-form ridge, beside bilinear and conservative
   interpolation;
 - ``emulation/synthetic``: closed-form ridge, beside pattern scaling.
 
-The longer network baselines of those two tasks (``baselines/emulation-synthetic``,
-``baselines/downscaling-synthetic``) are trained with ``climbench train --config``.
+The longer network baselines of those two tasks (configs ``emulation-synthetic/cnn_lstm``,
+``downscaling-synthetic/unet``) are trained with ``climbench train --config``.
 
 Each task's data are generated on first use and reused after; each model's predictions go
 to ``<data_root>/predictions`` and each task's results (tables, summary, per-sample
@@ -24,15 +25,15 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
+from climbench.baselines import config_path
 from climbench.evaluation import evaluate
 from climbench.tasks import Task, get_task
 from climbench.tasks.task import default_data_root
 
 RUN_TASKS = ("forecast/synthetic-5.625", "downscaling/synthetic-x4-europe", "emulation/synthetic")
 #: the repository's baseline configs (an editable install keeps them beside the package)
-BASELINES = Path(__file__).resolve().parents[1] / "baselines"
 #: the network configs the default run trains (sized for 2 CPU cores); the other configs in
-#: ``baselines/`` take longer and are trained with ``climbench train --config``
+#: ``climbench/baselines/configs`` take longer and are trained with ``climbench train --config``
 RUN_CONFIGS = ("forecast-synthetic/unet.yaml", "forecast-synthetic/climax.yaml")
 #: the closed-form baselines the default run fits, per task
 RUN_CLOSED_FORM = {
@@ -41,11 +42,12 @@ RUN_CLOSED_FORM = {
 }
 
 
-def baseline_configs(task_name: str, root: Path = BASELINES) -> list[Path]:
-    """The configs of :data:`RUN_CONFIGS` in ``root`` whose ``task`` is ``task_name``."""
+def baseline_configs(task_name: str) -> list[Path]:
+    """The configs of :data:`RUN_CONFIGS` (shipped with the package) whose ``task`` is
+    ``task_name``."""
     found = []
     for name in RUN_CONFIGS:
-        path = root / name
+        path = config_path(name)
         data = yaml.safe_load(path.read_text()) if path.is_file() else None
         if isinstance(data, dict) and data.get("task") == task_name:
             found.append(path)
@@ -53,8 +55,8 @@ def baseline_configs(task_name: str, root: Path = BASELINES) -> list[Path]:
 
 
 def _run_task(task: Task, results_dir: Path, console: Console) -> None:
+    from climbench.baselines import fit as fit_closed_form
     from climbench.training import predict, train
-    from climbench.training.cli import fit_closed_form
     from climbench.training.config import load_config
 
     console.rule(f"[bold]{task.id}")

@@ -19,6 +19,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from climbench import cli
+from climbench.baselines import fit
 from climbench.data.grids import cell_area_weights
 from climbench.errors import (
     CoordinateError,
@@ -28,7 +29,7 @@ from climbench.errors import (
     TimeAxisError,
     UnitsError,
 )
-from climbench.evaluation import compare, evaluate, references
+from climbench.evaluation import compare, evaluate
 from climbench.evaluation.results import statistics_from_dataset
 from climbench.tasks import forecast as fc_tasks
 from tests.small_tasks import SMALL_LEADS
@@ -458,7 +459,7 @@ def test_bilinear_beats_conservative_and_is_too_smooth(downscaling_results) -> N
 def test_out_of_region_task_scores_only_its_test_region(downscaling_tasks) -> None:
     in_region = downscaling_tasks["downscaling/synthetic-x4"]
     out_region = downscaling_tasks["downscaling/synthetic-x4-out-of-region"]
-    pred = references.build(out_region, "bilinear").load()
+    pred = fit(out_region, "bilinear")[0].load()
     west = pred["lon"] >= 180.5
     spoiled = pred.copy(deep=True)
     for name in spoiled.data_vars:
@@ -480,14 +481,14 @@ def test_europe_task_scores_the_cropped_grid_only(downscaling_tasks) -> None:
     t = evaluate(None, europe, resamples=0).table
     rmse = select(t, variable="2m_temperature", metric="rmse")
     assert set(rmse.model) == {"bilinear", "conservative"}
-    global_pred = references.build(downscaling_tasks["downscaling/synthetic-x4"], "bilinear")
+    global_pred = fit(downscaling_tasks["downscaling/synthetic-x4"], "bilinear")[0]
     with pytest.raises(CoordinateError, match="another grid"):
         score(global_pred.assign_attrs(europe.attrs()), europe)
 
 
 def test_downscaling_ensemble_gives_crps(downscaling_tasks) -> None:
     task = downscaling_tasks["downscaling/synthetic-x4"]
-    pred = references.build(task, "bilinear").load()
+    pred = fit(task, "bilinear")[0].load()
     rng = np.random.default_rng(1)
     ens = xr.concat(
         [pred + 0.5 * float(rng.standard_normal()) for _ in range(3)], dim="member"
@@ -504,7 +505,7 @@ def test_downscaling_ensemble_gives_crps(downscaling_tasks) -> None:
 
 @pytest.fixture(scope="module")
 def pattern_scaling(emulation_task) -> xr.Dataset:
-    return references.build(emulation_task, "pattern_scaling").load()
+    return fit(emulation_task, "pattern_scaling")[0].load()
 
 
 def test_pattern_scaling_emulates_synthetic_temperature(emulation_task, pattern_scaling) -> None:

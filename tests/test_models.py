@@ -11,7 +11,6 @@ from climbench.models import (
     MODELS,
     ClimaX,
     LeadTimeEmbedding,
-    PatternScaling,
     Ridge,
     UNet,
     build_model,
@@ -224,61 +223,13 @@ def test_ridge_bad_inputs():
         Ridge(alpha=0.0).fit(torch.cat([X, X[:, :1]], dim=1), Y)
 
 
-# Pattern scaling
-
-
-def linear_climate(n: int, rng: np.random.Generator):
-    """Forcings, global-mean temperature and fields that follow pattern scaling exactly."""
-    forcings = rng.normal(size=(n, 3))
-    a, b = np.array([0.8, -0.3, 0.1]), 0.25
-    slope, intercept = rng.normal(size=40), rng.normal(size=40)
-    gmt = forcings @ a + b
-    fields = gmt[:, None] * slope + intercept
-    return forcings, gmt, fields, (a, b, slope, intercept)
-
-
-def test_pattern_scaling_recovers_a_linear_truth():
-    rng = np.random.default_rng(2)
-    forcings, gmt, fields, (a, b, slope, intercept) = linear_climate(30, rng)
-    model = PatternScaling().fit(*map(torch.tensor, (forcings, gmt, fields)))
-    np.testing.assert_allclose(model.forcing_coef.numpy(), a, atol=1e-10)
-    np.testing.assert_allclose(model.forcing_intercept.numpy(), b, atol=1e-10)
-    np.testing.assert_allclose(model.slope.numpy(), slope, atol=1e-10)
-    np.testing.assert_allclose(model.intercept.numpy(), intercept, atol=1e-10)
-    # New scenarios, from the forcings alone.
-    new_forcings, new_gmt, new_fields, _ = linear_climate(5, rng)
-    new_fields = new_gmt[:, None] * slope + intercept
-    prediction = model.predict(torch.tensor(new_forcings, dtype=torch.float32))
-    assert prediction.dtype == torch.float32 and prediction.shape == (5, 40)
-    np.testing.assert_allclose(prediction.numpy(), new_fields, atol=1e-5)
-    from_gmt = model.predict_from_temperature(torch.tensor(new_gmt))
-    np.testing.assert_allclose(from_gmt.numpy(), new_fields, atol=1e-5)
-
-
-def test_pattern_scaling_bad_inputs():
-    forcings, gmt, fields = torch.randn(10, 2), torch.randn(10), torch.randn(10, 5)
-    with pytest.raises(ClimbenchError, match="global_temperature is constant"):
-        PatternScaling().fit(forcings, torch.ones(10), fields)
-    with pytest.raises(ClimbenchError, match="global_temperature: 9"):
-        PatternScaling().fit(forcings, gmt[:9], fields)
-    with pytest.raises(ClimbenchError, match="fields must be 2-D"):
-        PatternScaling().fit(forcings, gmt, fields[:, 0])
-    with pytest.raises(ClimbenchError, match="not fitted"):
-        PatternScaling().predict(forcings)
-    with pytest.raises(ClimbenchError, match="must have 2 columns"):
-        PatternScaling().fit(forcings, gmt, fields).predict(torch.randn(3, 4))
-
-
 # Saving fitted state
 
 
 def test_fitted_state_roundtrips_through_torch_save(tmp_path):
     rng = np.random.default_rng(3)
-    forcings, gmt, fields, _ = linear_climate(20, rng)
-    fitted = {
-        "ridge": Ridge(alpha=0.5).fit(torch.tensor(forcings), torch.tensor(fields)),
-        "pattern": PatternScaling().fit(*map(torch.tensor, (forcings, gmt, fields))),
-    }
+    forcings, fields = rng.normal(size=(20, 3)), rng.normal(size=(20, 40))
+    fitted = {"ridge": Ridge(alpha=0.5).fit(torch.tensor(forcings), torch.tensor(fields))}
     for name, model in fitted.items():
         torch.save(model.to_tensors(), tmp_path / f"{name}.pt")
         state = torch.load(tmp_path / f"{name}.pt", weights_only=True)

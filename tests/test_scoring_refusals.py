@@ -26,6 +26,7 @@ import pytest
 import torch
 import xarray as xr
 
+from climbench.baselines import fit
 from climbench.errors import (
     ClimbenchError,
     ConfigError,
@@ -36,7 +37,7 @@ from climbench.errors import (
     TimeAxisError,
     UnitsError,
 )
-from climbench.evaluation import evaluate, references
+from climbench.evaluation import evaluate
 from climbench.evaluation.validate import same_unit
 from climbench.tasks import Task
 from climbench.tasks import forecast as fc_tasks
@@ -66,12 +67,12 @@ def pred(forecast_task, perfect) -> xr.Dataset:
 
 @pytest.fixture(scope="module")
 def bilinear(downscaling_tasks) -> xr.Dataset:
-    return references.build(downscaling_tasks[DOWNSCALING], "bilinear").load()
+    return fit(downscaling_tasks[DOWNSCALING], "bilinear")[0].load()
 
 
 @pytest.fixture(scope="module")
 def pattern_scaling(emulation_task) -> xr.Dataset:
-    return references.build(emulation_task, "pattern_scaling").load()
+    return fit(emulation_task, "pattern_scaling")[0].load()
 
 
 @pytest.fixture

@@ -9,19 +9,17 @@ import numpy as np
 import pytest
 import torch
 
+from climbench.baselines import fit as fit_closed_form
 from climbench.evaluation.evaluate import evaluate
 from climbench.tasks import Task
 from climbench.tasks import emulation as em_task
 from climbench.training import load_config, predict, train
-from climbench.training.cli import fit_closed_form
 from climbench.training.emulation_data import EmulationDataModule
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def cnn_lstm_config(task: str, epochs: int = 1, batches: int | None = 4):
     """The baseline CNN-LSTM config, cut to a few batches for a test."""
-    data = load_config(REPO / "baselines" / "emulation-synthetic" / "cnn_lstm.yaml").to_dict()
+    data = load_config("emulation-synthetic/cnn_lstm").to_dict()
     if task != data["task"]:  # the config's loss weights name the synthetic task's fields
         data["module"]["variable_weights"] = {}
     data["task"] = task

@@ -12,7 +12,7 @@ Run from the repository root (the task data are prepared when missing)::
     python baselines/emulation-synthetic/noise_floor.py [--data-root DIR] [--predictions P]
 
 ``--predictions NAME=PATH`` (repeatable) scores other models beside the floor, e.g. a
-``climbench train --config baselines/emulation-synthetic/cnn_lstm.yaml --predictions`` run.
+``climbench train --config emulation-synthetic/cnn_lstm --predictions`` run.
 """
 
 from __future__ import annotations

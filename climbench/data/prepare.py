@@ -49,6 +49,7 @@ from climbench.data.regrid import regrid, resolve_grid
 from climbench.data.remote import sha256_file
 from climbench.errors import CoordinateError, DataValueError, RegridError, StoreError
 from climbench.io import atomic_directory, check_output_path, write_json_atomic
+from climbench.version import __version__
 
 MANIFEST = "climbench_manifest.json"
 SHARD_BYTES = 32 * 2**20
@@ -152,7 +153,7 @@ def prepare(
         manifest = {
             "format": "climbench prepared store",
             "format_version": 1,
-            "climbench_version": _version(),
+            "climbench_version": __version__,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "sources": provenance,
             "grid": (
@@ -595,12 +596,6 @@ def _time_dict(ds: xr.Dataset) -> dict | None:
         "step": str(step) if step is not None else "irregular",
         "calendar": getattr(times[0], "calendar", "standard"),
     }
-
-
-def _version() -> str:
-    from climbench import __version__
-
-    return __version__
 
 
 def _library_versions() -> dict:

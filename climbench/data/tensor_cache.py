@@ -28,7 +28,6 @@ place when complete (:func:`climbench.io.atomic_directory`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import math
 import os
@@ -47,6 +46,7 @@ from climbench.data.formats import harmless_warnings_silenced
 from climbench.data.prepare import MANIFEST, read_manifest, read_steps
 from climbench.errors import ClimbenchError, CoordinateError, StoreError, VariableNotFoundError
 from climbench.io import atomic_directory, check_output_path, write_json_atomic
+from climbench.version import json_sha256
 
 PathLike = str | os.PathLike
 TimeRange = tuple[str | None, str | None] | None
@@ -139,7 +139,7 @@ def build_tensor_cache(
         "store": {
             "path": str(store.resolve()),
             "manifest_created": manifest.get("created"),
-            "sources_sha256": _sha256(manifest.get("sources")),
+            "sources_sha256": json_sha256(manifest.get("sources")),
         },
         "time_range": list(time_range) if time_range is not None else None,
         "normalised": normalise,
@@ -398,7 +398,7 @@ def _channel_entry(source: _Source) -> dict:
 def _cache_key(
     manifest: dict, channels: Sequence[Channel], time_range: TimeRange, normalise: bool
 ) -> str:
-    return _sha256(
+    return json_sha256(
         {
             "format_version": FORMAT_VERSION,
             "manifest": manifest,
@@ -407,10 +407,6 @@ def _cache_key(
             "normalise": normalise,
         }
     )
-
-
-def _sha256(obj: object) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
 
 
 # --------------------------------------------------------------------------------------

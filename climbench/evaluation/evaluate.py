@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from climbench.baselines import reference_predictions
 from climbench.data import formats
 from climbench.errors import ConfigError, DataFileError, TaskError
 from climbench.evaluation import validate
@@ -140,7 +141,7 @@ def evaluate(
                 "(--no-baselines, baselines=False)",
             )
     for b in wanted:
-        runs.append((b, kind.reference(task, b), f"<reference baseline {b}>"))
+        runs.append((b, open_predictions(reference_predictions(task, b)), f"<reference {b}>"))
     meta = {f.name: (f.variable, f.level) for f in task.spec.targets}
     meta["10m_wind"] = ("10m_wind", None)
     tables, stats, notes = [], {}, {}

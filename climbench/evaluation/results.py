@@ -28,6 +28,7 @@ from climbench.errors import ConfigError
 from climbench.evaluation.aggregate import SCORE_COLUMNS
 from climbench.evaluation.forecast import SampleStatistics
 from climbench.io import atomic_directory, write_json_atomic
+from climbench.version import __version__
 
 COLUMNS = ["task", "version", "model", *SCORE_COLUMNS]
 
@@ -76,7 +77,7 @@ class Results:
             "models": sorted(self.table.model.unique().tolist()),
             "notes": self.notes,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "climbench_version": _version(),
+            "climbench_version": __version__,
         }
 
     def write(
@@ -180,12 +181,6 @@ def _split_field(task, name: str) -> tuple[str, float | None]:
 
 def _nan_none(x: float) -> float | None:
     return None if pd.isna(x) else float(x)
-
-
-def _version() -> str:
-    from climbench import __version__
-
-    return __version__
 
 
 def statistics_to_dataset(stats: SampleStatistics) -> xr.Dataset:

@@ -1,9 +1,11 @@
-"""Baseline models: network architectures and closed-form fitters.
+"""Network architectures (torch) and the closed-form ridge model.
 
-Pure building blocks, with no knowledge of tasks or data: a task says which baseline it
-uses and with which sizes, and the training loop (:mod:`climbench.training`) wraps any
-``nn.Module`` here. Networks take ``(batch, channels, lat, lon)`` tensors (DESIGN.md grid
-conventions) and pad circularly in longitude on global grids.
+Pure building blocks, with no knowledge of tasks or data: a config says which network it
+trains and with which sizes, and the training loop (:mod:`climbench.training`) wraps any
+``nn.Module`` here; the baselines that fit a task in closed form or build reference
+predictions live in :mod:`climbench.baselines`. Networks take ``(batch, channels, lat,
+lon)`` tensors (DESIGN.md grid conventions) and pad circularly in longitude on global
+grids.
 
 Networks (:data:`MODELS`, built by name with :func:`build_model`):
 
@@ -14,12 +16,9 @@ Networks (:data:`MODELS`, built by name with :func:`build_model`):
 - ``cnn_lstm`` (:class:`CNNLSTM`): ClimateBench's emulator (Watson-Parris et al. 2022),
   from a window of past years of forcing maps to this year's climate fields.
 
-Closed-form fitters (float64 normal equations, state saved as tensors):
-
-- :class:`Ridge`: multi-output ridge regression on flattened fields, the linear baseline
-  (exact in the p > n regime of whole maps as features).
-- :class:`PatternScaling`: pattern scaling (Mitchell 2003), ClimateBench's simplest
-  emulator: forcings -> global-mean temperature -> local fields.
+Closed form (float64 normal equations, state saved as tensors): :class:`Ridge`,
+multi-output ridge regression on flattened fields, the model of the ridge baselines
+(exact in the p > n regime of whole maps as features).
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from climbench.errors import ConfigError
 from climbench.models.climax import ClimaX
 from climbench.models.cnn_lstm import CNNLSTM
 from climbench.models.embedding import LeadTimeEmbedding
-from climbench.models.linear import PatternScaling, Ridge
+from climbench.models.linear import Ridge
 from climbench.models.unet import UNet
 
 MODELS: dict[str, type[nn.Module]] = {
@@ -52,7 +51,6 @@ __all__ = [
     "MODELS",
     "ClimaX",
     "LeadTimeEmbedding",
-    "PatternScaling",
     "Ridge",
     "UNet",
     "build_model",

@@ -1,7 +1,7 @@
-"""Closed-form linear baselines: ridge regression and pattern scaling.
+"""Ridge regression in closed form (the linear model of the ridge baselines).
 
-Both are fitted exactly (normal equations in float64), not by gradient descent, so their
-scores are reproducible to rounding. Their fitted state is a ``dict`` of tensors
+Fitted exactly (normal equations in float64), not by gradient descent, so its scores are
+reproducible to rounding. Its fitted state is a ``dict`` of tensors
 (:meth:`to_tensors`) that ``torch.save`` writes and ``torch.load(weights_only=True)``
 reads back, so loading a baseline never unpickles code.
 """
@@ -157,128 +157,5 @@ class Ridge:
             )
         model = cls(alpha=float(alpha), standardize=bool(standardize))
         model.coef = coef.to(torch.float64)
-        model.intercept = intercept.to(torch.float64)
-        return model
-
-
-class PatternScaling:
-    """Pattern scaling: local climate as a linear function of global-mean temperature.
-
-    Mitchell (2003), "Pattern scaling: an examination of the accuracy of the technique
-    for describing future climates", Climatic Change 60, 217-242; the pattern-scaling
-    baseline of ClimateBench (Watson-Parris et al. 2022). Two linear steps:
-
-    1. global-mean temperature from the forcings (least squares with an intercept; which
-       forcings, e.g. cumulative CO2 emissions and global CH4, SO2 and BC, is the caller's
-       choice): ``gmt ~ forcings @ forcing_coef + forcing_intercept``;
-    2. every field column (a grid cell of a variable) from the *actual* global-mean
-       temperature of the training samples: ``field ~ gmt * slope + intercept``.
-
-    :meth:`predict` chains both and so needs the forcings only (never the true
-    temperature of the period it predicts); :meth:`predict_from_temperature` applies step
-    2 alone to a given temperature.
-
-    Attributes (after :meth:`fit`, float64): ``forcing_coef`` ``(k,)``,
-    ``forcing_intercept`` ``()``, ``slope`` ``(m,)``, ``intercept`` ``(m,)``.
-    """
-
-    def __init__(self) -> None:
-        self.forcing_coef: Tensor | None = None
-        self.forcing_intercept: Tensor | None = None
-        self.slope: Tensor | None = None
-        self.intercept: Tensor | None = None
-
-    def fit(self, forcings: Tensor, global_temperature: Tensor, fields: Tensor) -> PatternScaling:
-        """Fit to forcings ``(n, k)``, global-mean temperature ``(n,)`` and fields ``(n, m)``."""
-        owner = "PatternScaling.fit"
-        forcings = _matrix(owner, "forcings", forcings, 2, "(samples, forcings)")
-        gmt = _matrix(owner, "global_temperature", global_temperature, 1, "(samples,)")
-        fields = _matrix(owner, "fields", fields, 2, "(samples, cells); flatten the grid")
-        _same_samples(owner, forcings=forcings, global_temperature=gmt, fields=fields)
-        gmt_anomaly = gmt - gmt.mean()
-        variance = (gmt_anomaly**2).sum()
-        if not variance > 0:
-            raise DataValueError(
-                f"{owner}: global_temperature is constant, so no pattern can be fitted; "
-                "train on samples with different temperatures"
-            )
-        # Step 1: least squares with an intercept column (gelsd on CPU: rank-deficient
-        # forcings, e.g. a forcing held constant, get the minimum-norm solution).
-        # Columns are standardised first: forcings in natural units span 15 orders of
-        # magnitude (GtCO2 against kg m-2 s-1), which would make the solve rank-deficient.
-        centre = forcings.mean(dim=0)
-        scale = forcings.std(dim=0)
-        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-        standard = (forcings - centre) / scale
-        design = torch.cat([standard, torch.ones_like(forcings[:, :1])], dim=1)
-        solution = torch.linalg.lstsq(design, gmt[:, None]).solution[:, 0]
-        self.forcing_coef = solution[:-1] / scale
-        self.forcing_intercept = solution[-1] - (centre * self.forcing_coef).sum()
-        # Step 2: per-cell simple regression on the actual temperature, all cells at once.
-        field_mean = fields.mean(dim=0)
-        self.slope = gmt_anomaly @ (fields - field_mean) / variance
-        self.intercept = field_mean - self.slope * gmt.mean()
-        return self
-
-    def predict_global_temperature(self, forcings: Tensor) -> Tensor:
-        """Global-mean temperature ``(n,)`` (float64) from forcings ``(n, k)`` (step 1)."""
-        self._check_fitted()
-        forcings = _matrix(
-            "PatternScaling.predict", "forcings", forcings, 2, "(samples, forcings)"
-        ).to(self.forcing_coef.device)
-        _features("PatternScaling.predict", "forcings", forcings, self.forcing_coef.shape[0])
-        return forcings @ self.forcing_coef + self.forcing_intercept
-
-    def predict(self, forcings: Tensor) -> Tensor:
-        """Fields ``(n, m)`` (float32, on the forcings' device) from forcings ``(n, k)``."""
-        gmt = self.predict_global_temperature(forcings)
-        return self._fields(gmt).to(device=forcings.device, dtype=torch.float32)
-
-    def predict_from_temperature(self, global_temperature: Tensor) -> Tensor:
-        """Fields ``(n, m)`` (float32) from global-mean temperature ``(n,)`` (step 2 only)."""
-        self._check_fitted()
-        gmt = _matrix(
-            "PatternScaling.predict_from_temperature",
-            "global_temperature",
-            global_temperature,
-            1,
-            "(samples,)",
-        ).to(self.slope.device)
-        return self._fields(gmt).to(device=global_temperature.device, dtype=torch.float32)
-
-    def _fields(self, gmt: Tensor) -> Tensor:
-        return gmt[:, None] * self.slope + self.intercept
-
-    def _check_fitted(self) -> None:
-        if self.slope is None:
-            raise ConfigError(
-                "PatternScaling is not fitted: call fit(...) or PatternScaling.from_tensors first"
-            )
-
-    def to_tensors(self) -> dict[str, Tensor]:
-        """The fitted state as tensors (for ``torch.save``)."""
-        self._check_fitted()
-        return {
-            "forcing_coef": self.forcing_coef,
-            "forcing_intercept": self.forcing_intercept,
-            "slope": self.slope,
-            "intercept": self.intercept,
-        }
-
-    @classmethod
-    def from_tensors(cls, tensors: dict[str, Tensor]) -> PatternScaling:
-        """A fitted PatternScaling from the output of :meth:`to_tensors`."""
-        keys = ("forcing_coef", "forcing_intercept", "slope", "intercept")
-        forcing_coef, forcing_intercept, slope, intercept = _load("PatternScaling", tensors, keys)
-        if forcing_coef.ndim != 1 or forcing_intercept.ndim != 0 or slope.shape != intercept.shape:
-            raise SchemaError(
-                "PatternScaling.from_tensors: expected forcing_coef (k,), forcing_intercept (), "
-                "slope (m,) and intercept (m,), found "
-                f"{[tuple(tensors[key].shape) for key in keys]}"
-            )
-        model = cls()
-        model.forcing_coef = forcing_coef.to(torch.float64)
-        model.forcing_intercept = forcing_intercept.to(torch.float64)
-        model.slope = slope.to(torch.float64)
         model.intercept = intercept.to(torch.float64)
         return model

@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from climbench.data.prepare import open_prepared, prepare
-from climbench.data.regrid import regrid
+from climbench.data.prepare import MANIFEST, open_prepared, prepare
 from climbench.errors import StoreError
 from climbench.tasks.spec import TaskSpec
 
@@ -30,10 +29,7 @@ COARSE, FINE, BILINEAR = "coarse.zarr", "fine.zarr", "coarse-bilinear.zarr"
 
 
 def is_prepared(task) -> bool:
-    return all(
-        (task.data_dir / name / "climbench_manifest.json").is_file()
-        for name in (COARSE, FINE, BILINEAR)
-    )
+    return all((task.data_dir / name / MANIFEST).is_file() for name in (COARSE, FINE, BILINEAR))
 
 
 def _synthetic_sources(task, progress: bool) -> tuple[Path, Path]:
@@ -171,31 +167,6 @@ def template(task) -> xr.Dataset:
         coords={"time": t["time"].values, "lat": t["lat"].values, "lon": t["lon"].values},
         attrs=task.attrs(),
     )
-
-
-def interpolation_baseline(task, method: str) -> xr.Dataset:
-    """The coarse test inputs interpolated to the fine grid (``bilinear``/``conservative``)."""
-    period = task.spec.splits["test"].slice()
-    if method == "bilinear":
-        ds = bilinear(task).sel(time=period)
-    else:
-        full = open_prepared(task.data_dir / COARSE).sel(time=period)
-        target = open_prepared(task.data_dir / FINE)
-        from climbench.data.grids import Grid
-
-        ds = regrid(full, Grid(target["lat"].values, target["lon"].values), method=method)
-        ds = ds.isel(crop_index(task.spec, ds["lat"].values, ds["lon"].values))
-    return xr.Dataset({f.name: ds[f.variable] for f in task.spec.targets}, attrs=task.attrs())
-
-
-def bilinear_baseline(task) -> xr.Dataset:
-    """Reference baseline: the coarse test inputs interpolated bilinearly."""
-    return interpolation_baseline(task, "bilinear")
-
-
-def conservative_baseline(task) -> xr.Dataset:
-    """Reference baseline: the coarse test inputs regridded conservatively."""
-    return interpolation_baseline(task, "conservative")
 
 
 def network_predictions(

@@ -237,56 +237,6 @@ def forcing_features(rows: xr.Dataset, forcings: tuple[str, ...]) -> np.ndarray:
     return np.stack(cols, axis=1).astype(np.float64)
 
 
-def pattern_scaling_baseline(task) -> xr.Dataset:
-    """Pattern scaling (closed form) fitted on the training rows, from test forcings only."""
-    import torch
-
-    from climbench.models import PatternScaling
-
-    spec = task.spec
-    forcings = spec.emulation.forcings
-    train = train_rows(open_store(task), spec)
-    x = forcing_features(train, forcings)
-    names = [f.name for f in spec.targets]
-    fields = np.concatenate(
-        [
-            train[f.variable]
-            .transpose("scenario", "year", "lat", "lon")
-            .values.reshape(x.shape[0], -1)
-            for f in spec.targets
-        ],
-        axis=1,
-    )
-    tas = spec.targets[0].variable if "2m_temperature" not in names else "2m_temperature"
-    gmt = area_mean(train[tas]).transpose("scenario", "year").values.reshape(-1)
-    ok = np.isfinite(x).all(1) & np.isfinite(gmt) & np.isfinite(fields).all(1)
-    model = PatternScaling().fit(
-        torch.from_numpy(x[ok]), torch.from_numpy(gmt[ok]), torch.from_numpy(fields[ok])
-    )
-    test = split_rows(task, "test")
-    pred = model.predict(torch.from_numpy(forcing_features(test, forcings))).numpy()
-    tmpl = template(task)
-    shape = (test.sizes["scenario"], test.sizes["year"], test.sizes["lat"], test.sizes["lon"])
-    out = {}
-    for k, f in enumerate(spec.targets):
-        ncell = shape[2] * shape[3]
-        block = pred[:, k * ncell : (k + 1) * ncell].reshape(shape)
-        da = xr.DataArray(
-            block,
-            dims=("scenario", "year", "lat", "lon"),
-            coords={"scenario": test["scenario"].values, "year": test["year"].values},
-            attrs={"units": train[f.variable].attrs.get("units", "")},
-        )
-        out[f.name] = da.sel(year=tmpl["year"].values)
-    return xr.Dataset(out, attrs=task.attrs()).assign_coords(lat=tmpl["lat"], lon=tmpl["lon"])
-
-
-def pattern_scaling_fit(task) -> tuple[xr.Dataset, dict]:
-    """Pattern scaling as a closed-form model (``climbench train --model pattern_scaling``):
-    its test predictions, named, and no fit information."""
-    return pattern_scaling_baseline(task).assign_attrs(model="pattern_scaling"), {}
-
-
 def network_predictions(
     task, arrays: dict[str, np.ndarray], datamodule, members: int
 ) -> xr.Dataset:

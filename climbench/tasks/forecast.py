@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 
 from climbench.data.formats import harmless_warnings_silenced
-from climbench.data.prepare import load_prepared, open_prepared, prepare
+from climbench.data.prepare import MANIFEST, load_prepared, open_prepared, prepare
 from climbench.data.remote import sha256_file
 from climbench.errors import DataFileError, StoreError
 from climbench.tasks.climatology import compute_climatology, write_climatology
@@ -33,9 +33,7 @@ CLIMATOLOGY = "climatology.zarr"
 
 def is_prepared(task) -> bool:
     d = task.data_dir
-    return (d / PREPARED / "climbench_manifest.json").is_file() and (
-        d / CLIMATOLOGY / "zarr.json"
-    ).is_file()
+    return (d / PREPARED / MANIFEST).is_file() and (d / CLIMATOLOGY / "zarr.json").is_file()
 
 
 def needed_variables(spec: TaskSpec) -> tuple[list[str], list[float]]:

@@ -2,10 +2,10 @@
 one object per kind and one registry.
 
 Nothing outside this registry branches on a task's kind: the task, the scorer, the
-reference baselines, the closed-form fitters, the datamodules and the predictions writer
-all ask the task's :class:`TaskKind`. A kind names its parts by import path
-(``"module:attribute"``) and imports them only when used, so that listing tasks stays
-fast and scoring never imports torch.
+datamodules and the predictions layout all ask the task's :class:`TaskKind` (and each
+baseline says which kinds it serves, :mod:`climbench.baselines`). A kind names its parts
+by import path (``"module:attribute"``) and imports them only when used, so that listing
+tasks stays fast and scoring never imports torch.
 
 A new kind is its modules plus one :func:`register_kind` line (see the three below).
 """
@@ -13,8 +13,8 @@ A new kind is its modules plus one :func:`register_kind` line (see the three bel
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -37,8 +37,6 @@ class TaskKind:
         predictions: ``f(task, arrays, datamodule, members) -> Dataset``, the predictions
             layout of a network's outputs.
         datamodule: the LightningDataModule class.
-        references: reference baseline name -> ``f(task) -> predictions``.
-        closed_form: closed-form baseline name -> ``f(task) -> (predictions, info)``.
         datamodule_options: training options only this kind's datamodule takes.
     """
 
@@ -49,20 +47,10 @@ class TaskKind:
     statistics: str
     predictions: str
     datamodule: str
-    references: Mapping[str, str] = field(default_factory=dict)
-    closed_form: Mapping[str, str] = field(default_factory=dict)
     datamodule_options: tuple[str, ...] = ()
 
     def data_module(self) -> ModuleType:
         return importlib.import_module(self.data)
-
-    def reference(self, task: Any, name: str) -> Any:
-        """The reference baseline ``name`` of ``task`` (lazy predictions)."""
-        return _load(self._pick(self.references, name, "reference baseline", task))(task)
-
-    def fit_closed_form(self, task: Any, name: str) -> tuple[Any, dict]:
-        """Fit the closed-form baseline ``name`` on ``task``: (predictions, info)."""
-        return _load(self._pick(self.closed_form, name, "closed-form baseline", task))(task)
 
     def sample_statistics(self, predictions: Any, task: Any, path: str, resamples: int):
         """The scorer's per-sample statistics (and extra rows) of ``predictions``."""
@@ -74,16 +62,6 @@ class TaskKind:
 
     def datamodule_class(self) -> type:
         return _load(self.datamodule)
-
-    def _pick(self, table: Mapping[str, str], name: str, what: str, task: Any) -> str:
-        if name not in table:
-            raise TaskError(
-                f"unknown {what} for this kind of task",
-                variable=name,
-                expected=f"one of {sorted(table)} for {self.name} tasks ({task.id})",
-                found=name,
-            )
-        return table[name]
 
 
 KINDS: dict[str, TaskKind] = {}
@@ -120,11 +98,6 @@ register_kind(
         statistics="climbench.evaluation.forecast:sample_statistics",
         predictions="climbench.tasks.forecast:network_predictions",
         datamodule="climbench.training.datamodules:ForecastDataModule",
-        references={
-            "persistence": "climbench.evaluation.references:persistence",
-            "climatology": "climbench.evaluation.references:climatology",
-        },
-        closed_form={"ridge": "climbench.training.ridge_forecast:ridge_forecast"},
         datamodule_options=("train_leads", "rollout_steps"),
     )
 )
@@ -137,11 +110,6 @@ register_kind(
         statistics="climbench.evaluation.fields:downscaling_statistics",
         predictions="climbench.tasks.downscaling:network_predictions",
         datamodule="climbench.training.datamodules:DownscalingDataModule",
-        references={
-            "bilinear": "climbench.tasks.downscaling:bilinear_baseline",
-            "conservative": "climbench.tasks.downscaling:conservative_baseline",
-        },
-        closed_form={"ridge": "climbench.training.closed_form:ridge_downscaling"},
     )
 )
 register_kind(
@@ -153,10 +121,5 @@ register_kind(
         statistics="climbench.evaluation.fields:emulation_statistics",
         predictions="climbench.tasks.emulation:network_predictions",
         datamodule="climbench.training.emulation_data:EmulationDataModule",
-        references={"pattern_scaling": "climbench.tasks.emulation:pattern_scaling_baseline"},
-        closed_form={
-            "ridge": "climbench.training.closed_form:ridge_emulation",
-            "pattern_scaling": "climbench.tasks.emulation:pattern_scaling_fit",
-        },
     )
 )

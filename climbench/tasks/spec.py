@@ -10,8 +10,6 @@ a predictions file or results table can prove which protocol it was made for.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, NoReturn
@@ -20,6 +18,7 @@ import pandas as pd
 
 from climbench.errors import TaskError
 from climbench.metrics.weights import Region
+from climbench.version import json_sha256
 
 SPLITS = ("train", "validation", "test")
 #: ``fail(found, expected)``: how a protocol check refuses a spec
@@ -214,8 +213,7 @@ class TaskSpec:
 
     def digest(self) -> str:
         """sha256 (first 16 hex digits) of the canonical JSON of the whole protocol."""
-        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return json_sha256(self.to_dict())[:16]
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "<dict>") -> TaskSpec:

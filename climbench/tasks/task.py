@@ -12,8 +12,6 @@ test targets are read by the scorer alone (:meth:`Task.truth`).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,6 +23,7 @@ from climbench.errors import StoreError, TaskError
 from climbench.tasks.kinds import get_kind
 from climbench.tasks.registry import get_spec
 from climbench.tasks.spec import SPLITS, Field, TaskSpec
+from climbench.version import json_sha256
 
 #: the environment variable naming the data folder (``--data-root``, ``data_root=``)
 DATA_ROOT_ENV = "CLIMBENCH_DATA"
@@ -92,8 +91,7 @@ class Task:
             else (s.downscaling.coarse_grid, s.downscaling.fine_grid),
             "window": s.climatology_window_days,
         }
-        digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode())
-        return self.data_root / "tasks" / f"{s.dataset.id}-{digest.hexdigest()[:10]}"
+        return self.data_root / "tasks" / f"{s.dataset.id}-{json_sha256(key)[:10]}"
 
     def _kind_module(self):
         """The data module of this task's kind (:mod:`climbench.tasks.kinds`)."""

@@ -18,7 +18,7 @@ A config names the task, the network and how to train it::
     trainer: {max_epochs: 3, accelerator: auto, devices: 1, strategy: auto, precision: 32}
 
 Every section is a frozen dataclass; an unknown key or a value of the wrong type is a
-:class:`~climbench.errors.SchemaError` naming the file and the key. ``trainer`` values are
+:class:`~climbench.errors.ConfigError` naming the file and the key. ``trainer`` values are
 passed to :class:`lightning.Trainer` as they are, so multi-GPU and multi-node runs, FSDP
 and bf16 are ``strategy: fsdp``, ``devices: 4``, ``num_nodes: 2``, ``precision: bf16-mixed``.
 """
@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from climbench.errors import SchemaError
+from climbench.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -136,20 +136,18 @@ def load_config(source: str | os.PathLike | dict) -> TrainConfig:
     if isinstance(source, dict):
         where, data = "<config>", source
     else:
-        where = str(source)
-        path = Path(source)
-        if not path.is_file():
-            raise SchemaError(
-                "training config not found", path=where, expected="a YAML file", found="nothing"
-            )
+        from climbench.baselines import config_path
+
+        path = config_path(source)  # a file, or a config shipped with climbench
+        where = str(path)
         try:
             data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as exc:
-            raise SchemaError(
+            raise ConfigError(
                 "cannot parse the training config", path=where, expected="YAML", found=str(exc)
             ) from exc
     if not isinstance(data, dict):
-        raise SchemaError(
+        raise ConfigError(
             "bad training config",
             path=where,
             expected="a mapping with task, model, data, trainer, ...",
@@ -166,7 +164,7 @@ def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:
         *parents, last = key.split(".")
         for depth, part in enumerate(parents):
             if not isinstance(node.get(part), dict):
-                raise SchemaError(
+                raise ConfigError(
                     "override of a key the training config does not have",
                     variable=key,
                     expected="a dotted key such as trainer.precision or model.init_args.depth",
@@ -184,7 +182,7 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise SchemaError(
+            raise ConfigError(
                 "bad config override", expected="KEY=VALUE, e.g. trainer.devices=2", found=item
             )
         changes[key.strip()] = yaml.safe_load(value)
@@ -202,7 +200,7 @@ def _build(cls: type, data: dict, where: str, prefix: str) -> Any:
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(data) - set(names))
     if unknown:
-        raise SchemaError(
+        raise ConfigError(
             "unknown key in the training config",
             path=where,
             variable=prefix + unknown[0],
@@ -216,7 +214,7 @@ def _build(cls: type, data: dict, where: str, prefix: str) -> Any:
     ]
     missing = [n for n in required if n not in data]
     if missing:
-        raise SchemaError(
+        raise ConfigError(
             "missing key in the training config",
             path=where,
             variable=prefix + missing[0],
@@ -228,7 +226,7 @@ def _build(cls: type, data: dict, where: str, prefix: str) -> Any:
         key = prefix + name
         if name in _SECTIONS and cls is TrainConfig:
             if not isinstance(value, dict):
-                raise SchemaError(
+                raise ConfigError(
                     "bad section in the training config",
                     path=where,
                     variable=key,
@@ -242,10 +240,10 @@ def _build(cls: type, data: dict, where: str, prefix: str) -> Any:
 
 
 def _check(value: Any, hint: Any, where: str, key: str) -> Any:
-    """``value`` converted to ``hint`` (lists to tuples, ints to floats) or SchemaError."""
+    """``value`` converted to ``hint`` (lists to tuples, ints to floats) or ConfigError."""
     ok, converted = _convert(value, hint)
     if not ok:
-        raise SchemaError(
+        raise ConfigError(
             "bad value in the training config",
             path=where,
             variable=key,

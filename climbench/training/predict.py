@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import pickle
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +23,12 @@ import torch
 import xarray as xr
 from torch import nn
 
-from climbench.data.formats import harmless_warnings_silenced
 from climbench.errors import ConfigError, DataFileError, TaskError
 from climbench.evaluation.validate import check_model_name
-from climbench.io import atomic_directory, check_output_path
+from climbench.io import check_output_path
 from climbench.tasks import Task, get_task
 from climbench.tasks.kinds import get_kind
+from climbench.tasks.predictions import write_predictions
 from climbench.training.datamodules import datamodule_for
 from climbench.training.module import ClimbenchModule
 
@@ -188,27 +187,3 @@ def _check_fields(module: ClimbenchModule, task: Task, checkpoint: str | os.Path
             expected=f"inputs {wanted[0]}, targets {wanted[1]}",
             found=f"inputs {found[0]}, targets {found[1]}",
         )
-
-
-def write_predictions(
-    ds: xr.Dataset,
-    out: str | os.PathLike,
-    overwrite: bool = False,
-    inputs: Sequence[str | os.PathLike] = (),
-) -> None:
-    """Write a predictions dataset as Zarr with one chunk per init (or time), atomically.
-
-    ``out`` may not be, contain or lie inside one of ``inputs`` (the task data, the
-    checkpoint), and replaces only an earlier predictions store (``overwrite``): see
-    :func:`climbench.io.atomic_directory`. Every chunk is written, even one that equals the
-    fill value, so that a missing chunk always means damage.
-    """
-    encoding = {
-        name: {"chunks": tuple(1 if d in ("init_time", "time") else n for d, n in da.sizes.items())}
-        for name, da in ds.data_vars.items()
-    }
-    with (
-        atomic_directory(out, "predictions", overwrite=overwrite, inputs=inputs) as tmp,
-        harmless_warnings_silenced(),
-    ):
-        ds.to_zarr(tmp, encoding=encoding, consolidated=True, write_empty_chunks=True)

@@ -1,4 +1,4 @@
-"""Closed-form learned baselines (ridge regression) fitted to a task and predicting its test set.
+"""Ridge baselines of emulation and downscaling, fitted to a task in closed form.
 
 No gradient descent: :class:`climbench.models.Ridge` solves the normal equations exactly, so
 these scores are reproducible to rounding. The ridge penalty is chosen from ``ALPHAS`` by
@@ -29,7 +29,8 @@ ALPHAS = (0.01, 0.1, 1.0, 10.0, 100.0, 1000.0)
 ROWS = 400_000  # downscaling training rows (time x cell), seeded subsample
 
 
-def _select_alpha(x_train, y_train, x_val, y_val) -> tuple[Ridge, float]:
+def select_alpha(x_train, y_train, x_val, y_val) -> tuple[Ridge, float]:
+    """The ridge of :data:`ALPHAS` with the lowest validation MSE, and its alpha."""
     best = None
     for alpha in ALPHAS:
         model = Ridge(alpha=alpha).fit(torch.from_numpy(x_train), torch.from_numpy(y_train))
@@ -91,7 +92,7 @@ def ridge_emulation(task) -> tuple[xr.Dataset, dict]:
     else:
         held = em_task.split_rows(task, "validation")["year"].values
         x_val, y_val = _emulation_xy(task, store, e.train_scenarios, held)
-    model, alpha = _select_alpha(x_train, y_train, x_val, y_val)
+    model, alpha = select_alpha(x_train, y_train, x_val, y_val)
     test = store.sel(scenario=list(e.test_scenarios))
     x_test = _history_features(test, e.forcings, e.history_years)
     pred = model.predict(torch.from_numpy(x_test.reshape(-1, x_test.shape[-1]))).numpy()
@@ -118,7 +119,7 @@ def ridge_emulation(task) -> tuple[xr.Dataset, dict]:
 # -- downscaling -------------------------------------------------------------------------
 
 
-def _patches(fields: np.ndarray, periodic: bool) -> np.ndarray:
+def patches(fields: np.ndarray, periodic: bool) -> np.ndarray:
     """(time, channel, lat, lon) -> (time, lat, lon, channel * 9) 3 x 3 neighbourhoods."""
     pad = np.pad(fields, ((0, 0), (0, 0), (1, 1), (0, 0)), mode="edge")
     pad = np.pad(pad, ((0, 0), (0, 0), (0, 0), (1, 1)), mode="wrap" if periodic else "edge")
@@ -155,7 +156,7 @@ def _downscaling_xy(task, split: str, rng: np.random.Generator | None, rows: int
         feats = []
         for start in range(0, t, 64):
             sel = (ti >= start) & (ti < start + 64)
-            block = _patches(x_fields[start : start + 64], periodic).reshape(
+            block = patches(x_fields[start : start + 64], periodic).reshape(
                 -1, h * w, x_fields.shape[1] * 9
             )
             feats.append((np.flatnonzero(sel), block[ti[sel] - start, ci[sel]]))
@@ -173,12 +174,12 @@ def ridge_downscaling(task, seed: int = 0) -> tuple[xr.Dataset, dict]:
     rng = np.random.default_rng(seed)
     x_train, y_train = _downscaling_xy(task, "train", rng, ROWS)
     x_val, y_val = _downscaling_xy(task, "validation", rng, ROWS // 4)
-    model, alpha = _select_alpha(x_train, y_train, x_val, y_val)
+    model, alpha = select_alpha(x_train, y_train, x_val, y_val)
     x_fields, consts, periodic, order = _downscaling_xy(task, "test", None, None)
     t, _, h, w = x_fields.shape
     pred = np.empty((t, h, w, len(task.spec.targets)), np.float32)
     for start in range(0, t, 32):
-        p = _patches(x_fields[start : start + 32], periodic)
+        p = patches(x_fields[start : start + 32], periodic)
         n = p.shape[0]
         if consts is not None:
             c = np.broadcast_to(consts.transpose(1, 2, 0), (n, h, w, consts.shape[0]))

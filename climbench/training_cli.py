@@ -1,9 +1,11 @@
 """``climbench train`` and ``climbench predict``.
 
-Networks (``unet``, ``climax``, ``cnn_lstm``) train under Lightning from a YAML config
-(``baselines/<task>/<model>.yaml``) or from ``--task`` and ``--model`` with default sizes;
-the closed-form baselines (``ridge``, ``pattern_scaling``) fit exactly and write their test
-predictions at once, as there is nothing to checkpoint but the solution.
+Networks (``unet``, ``climax``, ``cnn_lstm``) train under Lightning from a YAML config (a
+file, or one shipped in ``climbench/baselines/configs`` such as ``forecast-synthetic/unet``)
+or from ``--task`` and ``--model`` with default sizes; they need the ``torch`` extra. The
+baselines of :mod:`climbench.baselines` (``ridge``, ``pattern_scaling``, ...) fit exactly and
+write their test predictions at once, as there is nothing to checkpoint but the solution.
+This module imports neither torch nor Lightning until a network is trained.
 """
 
 from __future__ import annotations
@@ -13,27 +15,33 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from climbench.baselines import BASELINES
 from climbench.errors import ConfigError
 
 console = Console()
-CLOSED_FORM = ("ridge", "pattern_scaling")
 
 
 def fit_closed_form(task, model: str):
-    """Fit a closed-form baseline on ``task``; returns (predictions, info). The fitters are
-    registered with the task's kind (:mod:`climbench.tasks.kinds`)."""
-    from climbench.tasks.kinds import get_kind
+    """Fit a closed-form baseline on ``task`` (:mod:`climbench.baselines`); returns
+    (predictions, info)."""
+    from climbench.baselines import fit
 
-    return get_kind(task.kind).fit_closed_form(task, model)
+    return fit(task, model)
 
 
 def train_command(
-    config: Path = typer.Option(None, "--config", help="YAML config (baselines/...)."),
+    config: Path = typer.Option(
+        None,
+        "--config",
+        help="YAML config: a file, or one shipped with climbench (forecast-synthetic/unet).",
+    ),
     task: str = typer.Option(None, "--task", help="Task name (overrides the config's)."),
     model: str = typer.Option(
         None,
         "--model",
-        help="unet, climax, cnn_lstm, ridge or pattern_scaling (overrides the config's).",
+        help="A network (unet, climax, cnn_lstm; overrides the config's) or a baseline "
+        "fitted in closed form (ridge, pattern_scaling, persistence, climatology, bilinear, "
+        "conservative).",
     ),
     max_epochs: int = typer.Option(None, "--max-epochs", help="Override trainer.max_epochs."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/<task>-<model>)."),
@@ -55,15 +63,14 @@ def train_command(
 ) -> None:
     """Train a baseline on a task; print the checkpoint (or the predictions file)."""
     from climbench.tasks import get_task
-    from climbench.training.config import parse_overrides
 
     if config is None and (task is None or model is None):
         raise ConfigError(
             "nothing to train", expected="--config FILE, or --task and --model", found="neither"
         )
-    if model in CLOSED_FORM:
+    if model in BASELINES:
         from climbench.io import check_output_path
-        from climbench.training.predict import write_predictions
+        from climbench.tasks.predictions import write_predictions
 
         the_task = get_task(task, data_root)
         target = predictions or Path("runs") / f"{the_task.name.replace('/', '-')}-{model}" / (
@@ -76,7 +83,8 @@ def train_command(
         write_predictions(ds, target, overwrite=overwrite, inputs=[the_task.data_dir])
         console.print(f"{model} fitted in closed form {info or ''}; predictions: {target}")
         return
-    from climbench.training import predict, train
+    predict, train = _training_api()
+    from climbench.training.config import parse_overrides
 
     source = config if config is not None else {"task": task, "model": {"name": model}}
     if predictions is not None:  # before training, not after it
@@ -109,6 +117,21 @@ def train_command(
         console.print(f"predictions: {predictions}")
 
 
+def _training_api():
+    """``climbench.training``'s ``predict`` and ``train``, or a clear error without the
+    ``torch`` extra."""
+    try:
+        from climbench.training import predict, train
+    except ImportError as err:
+        raise ConfigError(
+            "training needs the `torch` extra",
+            expected=f"{err.name} installed",
+            found="it is missing",
+            hint="pip install 'climbench[torch]'",
+        ) from err
+    return predict, train
+
+
 def _config_task(config: Path) -> str:
     from climbench.training.config import load_config
 
@@ -124,8 +147,7 @@ def predict_command(
     data_root: Path = typer.Option(None, "--data-root", help="Task data folder."),
 ) -> None:
     """Write a checkpoint's predictions for the task's test split (task layout, Zarr)."""
-    from climbench.training import predict
-
+    predict, _ = _training_api()
     predict(
         task, checkpoint, out=out, batch_size=batch_size, data_root=data_root, overwrite=overwrite
     )

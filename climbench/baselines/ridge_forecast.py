@@ -21,9 +21,9 @@ import numpy as np
 import torch
 import xarray as xr
 
+from climbench.baselines.ridge import patches, select_alpha
 from climbench.data.grids import contiguous_lon_order, is_periodic
 from climbench.tasks.forecast import prediction_dataset
-from climbench.training.closed_form import _patches, _select_alpha
 from climbench.training.datamodules import ForecastDataModule
 
 TRAIN_INITS = 160  # inits sampled for training; every cell of each is a row
@@ -47,7 +47,7 @@ def _features(
     fields = fields.reshape(n, len(history) * len(channels), h, w)
     if order is not None:
         fields = fields[..., order]
-    feats = _patches(fields, periodic).reshape(n * h * w, -1)
+    feats = patches(fields, periodic).reshape(n * h * w, -1)
     if constants is not None:
         c = constants if order is None else constants[..., order]
         c = np.broadcast_to(c.reshape(len(c), -1).T[None], (n, h * w, len(c)))
@@ -93,7 +93,7 @@ def ridge_forecast(task, seed: int = 0) -> tuple[xr.Dataset, dict]:
     val_inits = np.sort(rng.choice(val_inits, min(VALIDATION_INITS, len(val_inits)), False))
     x_train, y_train = rows(train_inits)
     x_val, y_val = rows(val_inits)
-    model, alpha = _select_alpha(x_train, y_train, x_val, y_val)
+    model, alpha = select_alpha(x_train, y_train, x_val, y_val)
     del x_train, y_train, x_val, y_val
 
     test_inputs = [test.channel_index(f.name) for f in spec.inputs]
