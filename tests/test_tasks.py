@@ -184,6 +184,33 @@ def test_spec_refuses_a_test_scenario_also_in_validation() -> None:
     assert "ssp245" in str(_refused(data))
 
 
+def test_spec_refuses_a_misspelt_metric_and_lists_the_known_ones() -> None:
+    data = _spec_dict("forecast/synthetic-5.625")
+    data["metrics"] = [*data["metrics"], "rsme"]
+    err = _refused(data)
+    assert "'rsme'" in str(err) and "'rmse'" in str(err)
+    data = _spec_dict("emulation/synthetic")
+    data["metrics"] = [*data["metrics"], "quantile_error_99"]  # a downscaling score
+    assert "quantile_error_99" in str(_refused(data))
+
+
+def test_every_metric_of_a_kind_is_reported_by_its_scorer(forecast_task, emulation_task) -> None:
+    """The kind's metric list (what a spec may name) and the scorer agree."""
+    from dataclasses import replace
+
+    from climbench.evaluation import evaluate
+    from climbench.tasks import Task
+    from climbench.tasks.kinds import get_kind
+
+    for task in (forecast_task, emulation_task):
+        kind = get_kind(task.kind)
+        every = Task(replace(task.spec, metrics=kind.metrics), task.data_root)
+        reported = set(evaluate(None, every, resamples=0).table.metric)
+        # spread and spread_skill need an ensemble, which no reference baseline is; the
+        # small forecast task has no 10 m wind targets for wind_vector_rmse
+        assert set(kind.metrics) - reported <= {"spread", "spread_skill", "wind_vector_rmse"}
+
+
 def test_spec_refuses_a_headline_field_that_is_not_a_target() -> None:
     data = _spec_dict("forecast/synthetic-5.625")
     data["headline"]["field"] = "mean_sea_level_pressure"  # an input only

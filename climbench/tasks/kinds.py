@@ -37,6 +37,8 @@ class TaskKind:
         predictions: ``f(task, arrays, datamodule, members) -> Dataset``, the predictions
             layout of a network's outputs.
         datamodule: the LightningDataModule class.
+        metrics: the metric names this kind's scorer reports; a spec naming another is
+            refused when it loads (a misspelt metric would otherwise never be reported).
         datamodule_options: training options only this kind's datamodule takes.
     """
 
@@ -47,6 +49,7 @@ class TaskKind:
     statistics: str
     predictions: str
     datamodule: str
+    metrics: tuple[str, ...] = ()
     datamodule_options: tuple[str, ...] = ()
 
     def data_module(self) -> ModuleType:
@@ -84,6 +87,11 @@ def get_kind(name: str) -> TaskKind:
     return KINDS[name]
 
 
+#: scores every scorer reports from means of per-sample statistics
+#: (:func:`climbench.evaluation.aggregate.score_table`)
+SAMPLE_MEAN_SCORES = ("mse", "rmse", "mae", "bias", "crps", "spread", "spread_skill")
+
+
 def _load(path: str) -> Callable:
     module, attribute = path.split(":")
     return getattr(importlib.import_module(module), attribute)
@@ -98,6 +106,7 @@ register_kind(
         statistics="climbench.evaluation.forecast:sample_statistics",
         predictions="climbench.tasks.forecast:network_predictions",
         datamodule="climbench.training.datamodules:ForecastDataModule",
+        metrics=(*SAMPLE_MEAN_SCORES, "acc", "wind_vector_rmse", "spectral_divergence"),
         datamodule_options=("train_leads", "rollout_steps"),
     )
 )
@@ -110,6 +119,7 @@ register_kind(
         statistics="climbench.evaluation.fields:downscaling_statistics",
         predictions="climbench.tasks.downscaling:network_predictions",
         datamodule="climbench.training.datamodules:DownscalingDataModule",
+        metrics=(*SAMPLE_MEAN_SCORES, "quantile_error_99", "spectral_ratio"),
     )
 )
 register_kind(
@@ -121,5 +131,13 @@ register_kind(
         statistics="climbench.evaluation.fields:emulation_statistics",
         predictions="climbench.tasks.emulation:network_predictions",
         datamodule="climbench.training.emulation_data:EmulationDataModule",
+        metrics=(
+            *SAMPLE_MEAN_SCORES,
+            "nrmse_spatial",
+            "nrmse_global",
+            "nrmse_total",
+            "snrmse_spatial",
+            "snrmse_global",
+        ),
     )
 )

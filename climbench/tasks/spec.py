@@ -250,6 +250,9 @@ class TaskSpec:
         if protocol is None:
             fail(f"no {kind.protocol} protocol", f"a `{kind.protocol}:` section")
         protocol.check(self, fail)
+        unknown = [m for m in self.metrics if m not in kind.metrics]
+        if unknown:
+            fail(f"metric {unknown[0]!r}", f"metrics of {self.kind} tasks: {kind.metrics}")
         if self.headline.field not in {f.name for f in self.targets}:
             fail(f"headline field {self.headline.field!r}", "one of the target fields")
         if self.headline.region not in self.regions:
