@@ -76,8 +76,8 @@ def data_info(
     """Describe a dataset as climbench sees it: source, grid, time axis, variables, units."""
     from climbench.data.describe import print_summary
     from climbench.data.open import open_dataset
+    from climbench.data.plausibility import valid_ranges_from_text
     from climbench.data.prepare import read_manifest
-    from climbench.data.schema import valid_ranges_from_text
 
     if len(paths) == 1 and Path(paths[0]).is_dir() and read_manifest(paths[0]) is not None:
         manifest = read_manifest(paths[0])
@@ -147,8 +147,8 @@ def data_prepare(
     overwrite: bool = typer.Option(False, help="Replace an existing store."),
 ) -> None:
     """Regrid, select and normalise sources into a training-ready Zarr store."""
+    from climbench.data.plausibility import valid_ranges_from_text
     from climbench.data.prepare import prepare
-    from climbench.data.schema import valid_ranges_from_text
 
     path = prepare(
         sources,

@@ -22,6 +22,7 @@ import xarray as xr
 
 from climbench import metrics
 from climbench.data import prepare as prepare_module
+from climbench.data import shard_reader
 from climbench.data.grids import get_grid
 from climbench.errors import StoreError
 from climbench.evaluation.aggregate import score_table
@@ -247,7 +248,7 @@ def small_store(request, tmp_path_factory):
 def test_load_prepared_reads_what_zarr_reads(small_store, time_range) -> None:
     variables = ["2m_temperature", "geopotential"]
     for name in variables:  # the shard reader, not the zarr fallback
-        assert prepare_module._read_time_steps(small_store / name, 0, 1) is not None
+        assert shard_reader._read_time_steps(small_store / name, 0, 1) is not None
     got = prepare_module.load_prepared(small_store, variables, time_range)
     want = xr.open_zarr(small_store, chunks=None)[variables]
     if time_range is not None:

@@ -11,7 +11,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from climbench.data import formats, schema, vocabulary
+from climbench.data import formats, plausibility, schema, vocabulary
 from climbench.data.remote import fetch
 from climbench.data.sources.base import detect
 from climbench.errors import CalendarError, DataFileError, DataValueError, VariableNotFoundError
@@ -253,19 +253,19 @@ def check_data_values(
     valid_ranges: Mapping[str, tuple[float, float]] | None = None,
 ) -> None:
     """Read every variable once and refuse, with :class:`DataValueError`, one that has no
-    finite value or values outside its plausible range (:func:`schema.plausible_ranges`).
+    finite value or values outside its plausible range (:func:`plausibility.plausible_ranges`).
 
     All reductions of a variable go into one dask computation, so each chunk is read once.
     """
-    ranges = schema.plausible_ranges(ds, valid_ranges)
+    ranges = plausibility.plausible_ranges(ds, valid_ranges)
     lazy = {}
     for vname, da in ds.data_vars.items():
         if not np.issubdtype(da.dtype, np.number):
             continue
         da = da if da.chunks is not None else da.chunk("auto")
-        extremes = schema.value_extremes(da) if vname in ranges else ()
+        extremes = plausibility.value_extremes(da) if vname in ranges else ()
         lazy[str(vname)] = (np.isfinite(da).any(), *extremes)
-    with schema.all_nan_warnings_silenced():
+    with plausibility.all_nan_warnings_silenced():
         computed = dask.compute(lazy)[0]
     for vname, (finite, *_) in computed.items():
         if not bool(finite):
@@ -278,4 +278,4 @@ def check_data_values(
                 hint="check the file's _FillValue and the selected region",
             )
     extremes = {v: tuple(found[1:]) for v, found in computed.items() if v in ranges}
-    schema.check_value_ranges(ds, extremes, ranges, name)
+    plausibility.check_value_ranges(ds, extremes, ranges, name)

@@ -36,17 +36,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import dask
-import google_crc32c
 import numpy as np
 import xarray as xr
-from numcodecs import Zstd
 
-from climbench.data import schema
+from climbench.data import plausibility, schema
 from climbench.data.formats import harmless_warnings_silenced, is_url
 from climbench.data.open import combine, open_dataset, select_variables
 from climbench.data.progress import progress_bar
 from climbench.data.regrid import regrid, resolve_grid
 from climbench.data.remote import sha256_file
+from climbench.data.shard_reader import read_steps
 from climbench.errors import CoordinateError, DataValueError, RegridError, StoreError
 from climbench.io import atomic_directory, check_output_path, write_json_atomic
 from climbench.version import __version__
@@ -226,116 +225,6 @@ def load_prepared(
         fast = read_steps(store, da, start, stop) if da.dims[:1] == ("time",) else None
         data[name] = da.copy(data=fast) if fast is not None else da.load()
     return ds.assign(data).load()
-
-
-def read_steps(store: PathLike, da: xr.DataArray, start: int, stop: int) -> np.ndarray | None:
-    """Time steps ``start:stop`` of ``da`` (a variable of the prepared ``store``, opened with
-    xarray) read shard by shard, or None when its layout or encoding needs zarr's reader."""
-    if not _stored_values_are_decoded(da):
-        return None
-    return _read_time_steps(Path(store) / str(da.name), start, stop)
-
-
-def _stored_values_are_decoded(da: xr.DataArray) -> bool:
-    """Whether xarray's decoding leaves the stored values as they are (no scale, offset or
-    fill value other than NaN), so raw chunks can stand in for ``da.values``."""
-    fill = da.encoding.get("_FillValue", da.encoding.get("missing_value"))
-    plain = not {"scale_factor", "add_offset"} & set(da.encoding)
-    return plain and (fill is None or bool(np.isnan(fill)))
-
-
-def _read_time_steps(array: Path, start: int, stop: int) -> np.ndarray | None:
-    """Steps ``start:stop`` of a time-sharded array of a prepared store (see
-    :func:`load_prepared`), or None when the array is not in that layout."""
-    meta = json.loads((array / "zarr.json").read_text())
-    layout = _shard_layout(meta)
-    if layout is None:
-        return None
-    shard_steps, chunk_steps, dtype = layout
-    shape = tuple(meta["shape"])
-    out = np.empty((stop - start, *shape[1:]), dtype=dtype.newbyteorder("="))
-    per_shard = shard_steps // chunk_steps
-    index_bytes = 16 * per_shard + 4
-    rest = "/".join(["0"] * (len(shape) - 1))
-    decoder = Zstd()
-    for shard in range(start // shard_steps, -(-stop // shard_steps)):
-        first = shard * shard_steps
-        lo = (max(start, first) - first) // chunk_steps
-        hi = -(-(min(stop, first + shard_steps) - first) // chunk_steps)
-        path = array / "c" / str(shard) / rest
-        if not path.is_file():
-            raise StoreError(
-                "a shard of the prepared store is missing",
-                path=path,
-                variable=array.name,
-                expected=f"the shard of steps {first}..{first + shard_steps - 1}",
-                found="no file",
-                hint="the store is damaged: prepare it again (--overwrite)",
-            )
-        with open(path, "rb") as f:
-            f.seek(-index_bytes, os.SEEK_END)
-            raw_index = f.read(index_bytes)
-            if google_crc32c.value(raw_index[:-4]) != int.from_bytes(raw_index[-4:], "little"):
-                raise StoreError(
-                    "shard index fails its checksum",
-                    path=path,
-                    expected="the CRC32C stored with the index",
-                    found="a different checksum",
-                    hint="the store is corrupt: run `climbench data prepare` again",
-                )
-            index = np.frombuffer(raw_index[:-4], dtype="<u8").reshape(per_shard, 2)[lo:hi]
-            present = index[:, 0] != np.iinfo(np.uint64).max
-            begin, raw = 0, b""
-            if present.any():
-                begin = int(index[present, 0].min())
-                f.seek(begin)
-                raw = f.read(int((index[present, 0] + index[present, 1]).max()) - begin)
-        for k, (offset, size) in enumerate(index, start=lo):
-            step = first + k * chunk_steps
-            a, b = max(start, step), min(stop, step + chunk_steps)
-            if offset == np.iinfo(np.uint64).max:  # every chunk is written: this is damage
-                raise StoreError(
-                    "a chunk of the prepared store is missing",
-                    path=path,
-                    variable=array.name,
-                    expected=f"a chunk for steps {step}..{step + chunk_steps - 1}",
-                    found="an empty entry in the shard index",
-                    hint="the store is damaged: prepare it again (--overwrite)",
-                )
-            chunk = np.frombuffer(
-                decoder.decode(raw[offset - begin : offset - begin + size]), dtype
-            )
-            out[a - start : b - start] = chunk.reshape(chunk_steps, *shape[1:])[a - step : b - step]
-    return out
-
-
-def _shard_layout(meta: dict) -> tuple[int, int, np.dtype] | None:
-    """(steps per shard, steps per inner chunk, stored dtype) of an array written by
-    :func:`prepare` (sharded along time only; little-endian, zstd inner chunks; default
-    chunk keys), or None for any other layout."""
-    codecs = meta.get("codecs", [])
-    if len(codecs) != 1 or codecs[0].get("name") != "sharding_indexed":
-        return None
-    config = codecs[0]["configuration"]
-    inner = [(c["name"], c.get("configuration", {})) for c in config["codecs"]]
-    index = [(c["name"], c.get("configuration", {})) for c in config["index_codecs"]]
-    shard = meta["chunk_grid"]["configuration"]["chunk_shape"]
-    chunk = config["chunk_shape"]
-    keys = meta["chunk_key_encoding"]
-    if (
-        inner[:1] != [("bytes", {"endian": "little"})]
-        or [name for name, _ in inner[1:]] != ["zstd"]
-        or index != [("bytes", {"endian": "little"}), ("crc32c", {})]
-        or config.get("index_location", "end") != "end"
-        or keys != {"name": "default", "configuration": {"separator": "/"}}
-        or shard[1:] != meta["shape"][1:]
-        or chunk[1:] != meta["shape"][1:]
-        or shard[0] % chunk[0]
-        or meta["data_type"] not in ("float32", "float64")
-    ):
-        return None
-    dtype = np.dtype(meta["data_type"]).newbyteorder("<")
-    return shard[0], chunk[0], dtype
 
 
 def _require_complete(store: PathLike) -> None:
@@ -545,9 +434,9 @@ def _statistics(
         if "time" in da.dims and da.sizes["time"] > 1:
             todo["diff_std"] = x.diff("time").std(dims)
         results[str(vname)] = todo
-    ranges = schema.plausible_ranges(ds, valid_ranges)
-    extremes = {v: schema.value_extremes(ds[v]) for v in ranges}
-    with schema.all_nan_warnings_silenced():
+    ranges = plausibility.plausible_ranges(ds, valid_ranges)
+    extremes = {v: plausibility.value_extremes(ds[v]) for v in ranges}
+    with plausibility.all_nan_warnings_silenced():
         computed, extremes = dask.compute(results, extremes)
     stats = {}
     for vname, values in computed.items():
@@ -564,7 +453,9 @@ def _statistics(
         stats[vname] = {k: (np.asarray(v.values).tolist()) for k, v in values.items()}
         if "level" in ds[vname].dims:
             stats[vname]["level"] = [float(v) for v in ds["level"].values]
-    schema.check_value_ranges(ds, extremes, ranges, f"{sources} (nothing was written to {name})")
+    plausibility.check_value_ranges(
+        ds, extremes, ranges, f"{sources} (nothing was written to {name})"
+    )
     if "time" in ds.dims:
         times = sub["time"].values
         period_out = {"start": str(times[0]), "end": str(times[-1]), "steps": int(times.size)}

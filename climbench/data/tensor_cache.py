@@ -43,7 +43,8 @@ import zarr
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from climbench.data.formats import harmless_warnings_silenced
-from climbench.data.prepare import MANIFEST, read_manifest, read_steps
+from climbench.data.prepare import MANIFEST, read_manifest
+from climbench.data.shard_reader import read_steps
 from climbench.errors import ClimbenchError, CoordinateError, StoreError, VariableNotFoundError
 from climbench.io import atomic_directory, check_output_path, write_json_atomic
 from climbench.version import json_sha256

@@ -116,7 +116,7 @@ register_kind(
         protocol="downscaling",
         time_splits=True,
         data="climbench.tasks.downscaling",
-        statistics="climbench.evaluation.fields:downscaling_statistics",
+        statistics="climbench.evaluation.downscaling:downscaling_statistics",
         predictions="climbench.tasks.downscaling:network_predictions",
         datamodule="climbench.training.datamodules:DownscalingDataModule",
         metrics=(*SAMPLE_MEAN_SCORES, "quantile_error_99", "spectral_ratio"),
@@ -128,7 +128,7 @@ register_kind(
         protocol="emulation",
         time_splits=False,
         data="climbench.tasks.emulation",
-        statistics="climbench.evaluation.fields:emulation_statistics",
+        statistics="climbench.evaluation.emulation:emulation_statistics",
         predictions="climbench.tasks.emulation:network_predictions",
         datamodule="climbench.training.emulation_data:EmulationDataModule",
         metrics=(
