@@ -130,6 +130,20 @@ def test_zarr_store_with_a_missing_chunk_is_refused(tmp_path: Path, zarr_format:
     assert not (tmp_path / "out.zarr").exists()
 
 
+def test_corrupt_source_chunk_is_reported_by_prepare(tmp_path: Path) -> None:
+    """A chunk whose bytes are damaged is found while prepare reads it: the error names
+    the source, not the engine's decompression traceback, and nothing is published."""
+    store = tmp_path / "source.zarr"
+    grid_dataset().to_zarr(store, encoding={"t2m": {"chunks": (1, 3, 4)}}, zarr_format=3)
+    chunk = next(p for p in _chunk_file(store, "t2m", 2, 3).rglob("*") if p.is_file())
+    chunk.write_bytes(b"\x13" * chunk.stat().st_size)
+    with pytest.raises(DataFileError) as info:
+        climbench.prepare(store, tmp_path / "out.zarr")
+    assert_names(info.value, store, "reading the sources failed")
+    assert not (tmp_path / "out.zarr").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.zarr")]
+
+
 def test_missing_coordinate_chunk_is_damage_too(tmp_path: Path) -> None:
     store = tmp_path / "source.zarr"
     grid_dataset().to_zarr(store, zarr_format=3)

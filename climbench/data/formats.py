@@ -10,6 +10,7 @@ netCDF library itself does not check them on open and reads a cut file as zeros)
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import xarray as xr
 
-from climbench.errors import DataFileError
+from climbench.errors import ClimbenchError, DataFileError
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 NETCDF3_MAGICS = (b"CDF\x01", b"CDF\x02", b"CDF\x05")
@@ -436,3 +437,35 @@ def missing_zarr_chunks(path: str | Path) -> dict[str, tuple[int, int]]:
             if present < expected:
                 gaps[str(name)] = (int(present), int(expected))
     return gaps
+
+
+@contextmanager
+def reading(path: str, what: str) -> Iterator[None]:
+    """Report a failure while reading ``path`` (a corrupt chunk, an HDF5 error, a bad
+    checksum) as a :class:`DataFileError` naming it, instead of an engine traceback."""
+    try:
+        yield
+    except ClimbenchError:
+        raise
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except OSError as err:
+        if err.errno in _FULL:  # the destination of a write is full: not a bad input
+            raise
+        raise _read_failure(path, what, err) from err
+    except Exception as err:
+        raise _read_failure(path, what, err) from err
+
+
+#: errno values of a full or read-only destination (reported by the writer, not here)
+_FULL = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS}
+
+
+def _read_failure(path: str, what: str, err: BaseException) -> DataFileError:
+    return DataFileError(
+        f"reading {what} failed",
+        path=path,
+        expected="readable, uncorrupted data",
+        found=f"{type(err).__name__}: {err}",
+        hint="the file is damaged: write or download it again",
+    )

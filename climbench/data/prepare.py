@@ -40,7 +40,7 @@ import numpy as np
 import xarray as xr
 
 from climbench.data import plausibility, schema
-from climbench.data.formats import harmless_warnings_silenced, is_url
+from climbench.data.formats import harmless_warnings_silenced, is_url, reading
 from climbench.data.open import combine, open_dataset, select_variables
 from climbench.data.progress import progress_bar
 from climbench.data.regrid import regrid, resolve_grid
@@ -136,7 +136,10 @@ def prepare(
             zarr_format=3,
             write_empty_chunks=True,  # a missing chunk then always means damage
         )
-        with progress_bar(f"writing {out.name}", enabled=progress):
+        with (
+            progress_bar(f"writing {out.name}", enabled=progress),
+            reading(_sources_text(provenance), "the sources"),
+        ):
             dask.compute(write)
         # Statistics read ~STATS_BLOCK_BYTES per block: float64 temporaries of several
         # reductions (std, one-step differences) per block on every core must stay small.

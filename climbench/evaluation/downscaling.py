@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from climbench.data.formats import reading
 from climbench.data.grids import cell_area_weights, is_periodic
 from climbench.evaluation import validate
 from climbench.evaluation.aggregate import SCORE_COLUMNS
@@ -44,9 +45,9 @@ def downscaling_statistics(
         validate.check_dims(da, ("time",), path, f.name)
         validate.check_units(da, truth[f.name].attrs.get("units", ""), path, f.name)
         da = da.transpose("time", *(["member"] if members else []), "lat", "lon")
-        with validate.reading(path, "the predictions"):
+        with reading(path, "the predictions"):
             x = np.asarray(da.values, dtype=np.float32)
-        with validate.reading(str(task.data_dir), "the task's truth"):
+        with reading(str(task.data_dir), "the task's truth"):
             y = np.asarray(truth[f.name].values, dtype=np.float32)
         check_values(x, y, f, path)
         xs = x.reshape(x.shape[0], *x.shape[1:-2], ncell)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from climbench.data.formats import reading
 from climbench.evaluation import validate
 from climbench.evaluation.aggregate import SCORE_COLUMNS, resample_counts
 from climbench.evaluation.forecast import SampleStatistics
@@ -43,9 +44,9 @@ def emulation_statistics(
             notes.append(f"{f.name}: the mean of {da.sizes['member']} members was scored")
             da = da.mean("member", keep_attrs=True)
         da = da.transpose("scenario", "year", "lat", "lon")
-        with validate.reading(path, "the predictions"):
+        with reading(path, "the predictions"):
             x = np.asarray(da.values, dtype=np.float32)
-        with validate.reading(str(task.data_dir), "the task's truth"):
+        with reading(str(task.data_dir), "the task's truth"):
             y = np.asarray(
                 truth[f.name].transpose("scenario", "year", "lat", "lon").values,
                 dtype=np.float32,

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from climbench.data.formats import reading
 from climbench.data.grids import cell_area_weights, is_periodic
 from climbench.data.prepare import load_prepared
 from climbench.errors import DataValueError
@@ -206,7 +207,7 @@ def sample_statistics(
         fields[f.name] = da.transpose(*order)
     wind = "wind_vector_rmse" in spec.metrics and all(w in fields for w in WIND)
 
-    with validate.reading(str(task.data_dir), "the task's truth and climatology"):
+    with reading(str(task.data_dir), "the task's truth and climatology"):
         truths, clims = _load_references(task, spec.targets, truth_times, clim)
 
     def block_stats(start: int, *blocks: np.ndarray) -> dict:
@@ -249,7 +250,7 @@ def sample_statistics(
             out["10m_wind"] = (vse.reshape(n, nlead, *vse.shape[1:]), None)
         return out
 
-    with validate.reading(path, "the predictions"):
+    with reading(path, "the predictions"):
         computed = _per_block(list(fields.values()), block_stats)
     _refuse_implausible(computed, spec.targets, truths, inits, leads, path)
 

@@ -14,9 +14,6 @@ protocol's are ignored and reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -24,10 +21,8 @@ import xarray as xr
 from climbench.data.units import conversion, normalise_unit
 from climbench.data.vocabulary import plausible_range, resolve
 from climbench.errors import (
-    ClimbenchError,
     ConfigError,
     CoordinateError,
-    DataFileError,
     DataValueError,
     SchemaError,
     TimeAxisError,
@@ -297,23 +292,3 @@ def check_plausible(
             hint="check the model's output scaling and units; a corrupt or overflowing "
             "value cannot be scored",
         )
-
-
-@contextmanager
-def reading(path: str, what: str) -> Iterator[None]:
-    """Report a failure while reading ``path`` (a corrupt chunk, an HDF5 error, a bad
-    checksum) as a :class:`DataFileError` naming it, instead of an engine traceback."""
-    try:
-        yield
-    except ClimbenchError:
-        raise
-    except (MemoryError, KeyboardInterrupt):
-        raise
-    except Exception as err:
-        raise DataFileError(
-            f"reading {what} failed",
-            path=path,
-            expected="readable, uncorrupted data",
-            found=f"{type(err).__name__}: {err}",
-            hint="the file is damaged: write or download it again",
-        ) from err
