@@ -27,7 +27,7 @@ from climbench.evaluation.evaluate import evaluate
 from climbench.tasks import Period, Task, get_task
 from climbench.training import ClimbenchModule, load_config, load_module, predict, train
 from climbench.training.config import TrainConfig, parse_overrides, with_overrides
-from climbench.training.datamodules import ForecastDataModule
+from climbench.training.forecast_data import ForecastDataModule
 from climbench.training.train import build_datamodule, build_module
 
 REPO = Path(__file__).resolve().parents[1]

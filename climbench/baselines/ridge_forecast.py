@@ -9,7 +9,7 @@ family (Rasp et al. 2020 fitted linear regressions per lead) and a floor any net
 clear.
 
 Data come from the task's tensor caches (normalised with the training statistics) through
-:class:`~climbench.training.datamodules.ForecastDataModule`: training rows are all cells of
+:class:`~climbench.training.forecast_data.ForecastDataModule`: training rows are all cells of
 a seeded sample of training inits (whose leads all verify inside the training split), the
 penalty is chosen on the validation inits, and the test inits are predicted from their
 inputs only. A regional grid stored across 0 degrees is patched in contiguous column order.
@@ -24,7 +24,7 @@ import xarray as xr
 from climbench.baselines.ridge import patches, select_alpha
 from climbench.data.grids import contiguous_lon_order, is_periodic
 from climbench.tasks.forecast import prediction_dataset
-from climbench.training.datamodules import ForecastDataModule
+from climbench.training.forecast_data import ForecastDataModule
 
 TRAIN_INITS = 160  # inits sampled for training; every cell of each is a row
 VALIDATION_INITS = 40

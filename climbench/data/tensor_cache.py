@@ -31,7 +31,6 @@ import datetime as dt
 import json
 import math
 import os
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from climbench.data.formats import harmless_warnings_silenced
 from climbench.data.prepare import MANIFEST, read_manifest
 from climbench.data.shard_reader import read_steps
+from climbench.data.times import calendar_of, iso_strings, parse_time
 from climbench.errors import ClimbenchError, CoordinateError, StoreError, VariableNotFoundError
 from climbench.io import atomic_directory, check_output_path, write_json_atomic
 from climbench.version import json_sha256
@@ -63,7 +63,6 @@ MAX_BLOCK_STEPS = 256
 # zarr-python decodes the chunks of a read in batches of this many (default 1): with the
 # store's one-step chunks, batching halves the per-chunk overhead on coarse grids.
 ZARR_DECODE_BATCH = 64
-_ISO = re.compile(r"^(-?\d+)-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2})(?::(\d{1,2})(?::(\d{1,2}))?)?)?$")
 
 
 @dataclass(frozen=True)
@@ -147,8 +146,8 @@ def build_tensor_cache(
         "shape": list(shape),
         "channels": [_channel_entry(s) for s in varying],
         "constant_channels": [_channel_entry(s) for s in constant],
-        "calendar": _calendar(times),
-        "times": _iso_strings(times),
+        "calendar": calendar_of(times),
+        "times": iso_strings(times),
         "lat": ds["lat"].values.tolist(),
         "lon": ds["lon"].values.tolist(),
     }
@@ -411,37 +410,6 @@ def _cache_key(
 
 
 # --------------------------------------------------------------------------------------
-# times: datetime64 for the standard calendar, cftime objects for the others
-
-
-def _calendar(times: np.ndarray) -> str:
-    return "standard" if times.dtype.kind == "M" else times[0].calendar
-
-
-def _iso_strings(times: np.ndarray) -> list[str]:
-    if times.dtype.kind == "M":
-        return np.datetime_as_string(times.astype("datetime64[s]"), unit="s").tolist()
-    return [t.isoformat() for t in times]
-
-
-def _parse_time(text: str, calendar: str) -> np.datetime64 | object:
-    """An ISO time (``2016-01-01``, ``2016-01-01T06:00:00``) in ``calendar``."""
-    if calendar == "standard":
-        return np.datetime64(text, "ns")
-    import cftime
-
-    match = _ISO.match(text.strip())
-    if not match:
-        raise CoordinateError(
-            "cannot read the time",
-            expected="an ISO time such as 2016-01-01T06:00:00",
-            found=repr(text),
-        )
-    parts = [int(p) if p else 0 for p in match.groups()]
-    return cftime.datetime(*parts, calendar=calendar)
-
-
-# --------------------------------------------------------------------------------------
 # reading
 
 
@@ -503,7 +471,7 @@ class TensorCache:
         times = (
             np.array(sidecar["times"], dtype="datetime64[ns]")
             if calendar == "standard"
-            else np.array([_parse_time(t, calendar) for t in sidecar["times"]], dtype=object)
+            else np.array([parse_time(t, calendar) for t in sidecar["times"]], dtype=object)
         )
         entries = sidecar["channels"]
         return cls(
@@ -558,7 +526,7 @@ class TensorCache:
 
     def index_of(self, time: object) -> int:
         """The index of ``time`` (ISO string, datetime64, datetime or cftime) on ``times``."""
-        wanted = _parse_time(time, self.calendar) if isinstance(time, str) else time
+        wanted = parse_time(time, self.calendar) if isinstance(time, str) else time
         if self.calendar == "standard":
             wanted = np.datetime64(wanted, "ns")
         return int(self.indices_of(np.array([wanted], dtype=self.times.dtype))[0])

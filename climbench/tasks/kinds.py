@@ -105,7 +105,7 @@ register_kind(
         data="climbench.tasks.forecast",
         statistics="climbench.evaluation.forecast:sample_statistics",
         predictions="climbench.tasks.forecast:network_predictions",
-        datamodule="climbench.training.datamodules:ForecastDataModule",
+        datamodule="climbench.training.forecast_data:ForecastDataModule",
         metrics=(*SAMPLE_MEAN_SCORES, "acc", "wind_vector_rmse", "spectral_divergence"),
         datamodule_options=("train_leads", "rollout_steps"),
     )
@@ -118,7 +118,7 @@ register_kind(
         data="climbench.tasks.downscaling",
         statistics="climbench.evaluation.downscaling:downscaling_statistics",
         predictions="climbench.tasks.downscaling:network_predictions",
-        datamodule="climbench.training.datamodules:DownscalingDataModule",
+        datamodule="climbench.training.downscaling_data:DownscalingDataModule",
         metrics=(*SAMPLE_MEAN_SCORES, "quantile_error_99", "spectral_ratio"),
     )
 )

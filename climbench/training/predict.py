@@ -29,8 +29,8 @@ from climbench.io import check_output_path
 from climbench.tasks import Task, get_task
 from climbench.tasks.kinds import get_kind
 from climbench.tasks.predictions import write_predictions
-from climbench.training.datamodules import datamodule_for
 from climbench.training.module import ClimbenchModule
+from climbench.training.task_datamodule import datamodule_for
 
 
 def load_module(

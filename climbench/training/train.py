@@ -35,13 +35,11 @@ from climbench.training.config import (
     with_overrides,
     write_config,
 )
-from climbench.training.datamodules import (
-    DownscalingDataModule,
-    ForecastDataModule,
-    datamodule_for,
-)
+from climbench.training.downscaling_data import DownscalingDataModule
 from climbench.training.emulation_data import EmulationDataModule
+from climbench.training.forecast_data import ForecastDataModule
 from climbench.training.module import ClimbenchModule
+from climbench.training.task_datamodule import datamodule_for
 
 DataModule = ForecastDataModule | DownscalingDataModule | EmulationDataModule
 

@@ -1,6 +1,4 @@
-"""LightningDataModules: one per task kind, reading tensor caches of the task's prepared data.
-
-:func:`datamodule_for` picks the datamodule of a task's kind.
+"""The LightningDataModule of forecasting tasks, reading tensor caches of the prepared data.
 
 :class:`ForecastDataModule` serves a forecasting task:
 
@@ -19,12 +17,6 @@
 For autoregressive training (``rollout_steps = K``) a sample holds the inputs and the next
 K steps of every input channel (:class:`RolloutSamples`).
 
-:class:`DownscalingDataModule` serves a downscaling task: same-time pairs of the inputs
-interpolated to the fine grid (the task's ``coarse-bilinear`` store) and the fine targets,
-with the fine grid's constants appended to the inputs and the task's crop applied
-(:class:`FieldSamples`); train and validation batches carry the task's loss ``mask`` (the
-training regions of an out-of-region split). Predict samples read the test inputs only.
-
 The caches are built in ``prepare_data`` (once, on global rank 0; other ranks open them in
 ``setup``).
 """
@@ -41,16 +33,19 @@ import torch
 from torch.utils.data import Dataset
 
 from climbench.data.grids import is_periodic
-from climbench.data.prepare import read_manifest
-from climbench.data.samples import FieldPairSamples, ForecastSamples
+from climbench.data.samples import ForecastSamples
 from climbench.data.tensor_cache import Channel, TensorCache, ensure_tensor_cache
 from climbench.errors import ConfigError, SchemaError, TaskError
 from climbench.tasks import Task
-from climbench.tasks import downscaling as ds_task
 from climbench.tasks.forecast import PREPARED, init_times, open_store
-from climbench.tasks.kinds import get_kind
-from climbench.tasks.spec import Field, Period
-from climbench.training.task_datamodule import TaskDataModule, lon_order
+from climbench.tasks.spec import Field
+from climbench.training.task_datamodule import (
+    TaskDataModule,
+    iso_time,
+    lon_order,
+    store_statistics,
+    times_within,
+)
 
 
 class RolloutSamples(Dataset):
@@ -181,7 +176,7 @@ class ForecastDataModule(TaskDataModule):
         self.task.require_prepared()
         spec = self.task.spec
         fields = list(dict.fromkeys((*self.inputs, *spec.targets)))
-        mean, std = _statistics(self.task.data_dir / PREPARED, fields)
+        mean, std = store_statistics(self.task.data_dir / PREPARED, fields)
         store = open_store(self.task)
         return {
             "lat": [float(v) for v in store["lat"].values],
@@ -216,7 +211,7 @@ class ForecastDataModule(TaskDataModule):
 
     def _open_fit_cache(self) -> TensorCache:
         splits = self.task.spec.splits
-        span = (_iso(splits["train"].bounds()[0]), _iso(splits["validation"].bounds()[1]))
+        span = (iso_time(splits["train"].bounds()[0]), iso_time(splits["validation"].bounds()[1]))
         return ensure_tensor_cache(
             self.task.data_dir / PREPARED, self.fit_channels, self.cache_dir, time_range=span
         )
@@ -228,7 +223,7 @@ class ForecastDataModule(TaskDataModule):
             self.task.data_dir / PREPARED,
             self.predict_channels,
             self.cache_dir,
-            time_range=(_iso(first), _iso(inits[-1])),
+            time_range=(iso_time(first), iso_time(inits[-1])),
         )
 
     # -- datasets -------------------------------------------------------------------------
@@ -265,7 +260,7 @@ class ForecastDataModule(TaskDataModule):
     def _train_inits(self) -> np.ndarray:
         """Every step whose history and longest lead lie in the training split."""
         start, end = self.task.spec.splits["train"].bounds()
-        inside = np.flatnonzero(_within(self.fit_cache.times, start, end))
+        inside = np.flatnonzero(times_within(self.fit_cache.times, start, end))
         inits = np.arange(inside[0] - min(self.history), inside[-1] - max(self.lead_steps) + 1)
         if inits.size == 0:
             raise TaskError(
@@ -298,213 +293,6 @@ class ForecastDataModule(TaskDataModule):
         return init_times(self.task.spec, "test")
 
 
-class FieldSamples(Dataset):
-    """Downscaling samples from :class:`FieldPairSamples` (or, to predict, inputs-only
-    :class:`ForecastSamples` with lead step 0): ``x`` gets the fine grid's ``constants``
-    appended; inputs that are also targets are re-normalised with the target statistics
-    (``x * scale + offset``), so a residual prediction adds like to like; ``x``, ``y`` are
-    cropped to ``rows`` x ``cols``; ``mask`` (the loss mask, already cropped) is added
-    when given. ``y`` is dropped when ``targets`` is False.
-    """
-
-    def __init__(
-        self,
-        samples: FieldPairSamples | ForecastSamples,
-        constants: np.ndarray | None,
-        scale: Sequence[float],
-        offset: Sequence[float],
-        rows: np.ndarray,
-        cols: np.ndarray,
-        mask: np.ndarray | None = None,
-        targets: bool = True,
-    ) -> None:
-        self.samples = samples
-        self.constants = None if constants is None else torch.from_numpy(constants)
-        self.scale = torch.tensor(scale, dtype=torch.float32)[:, None, None]
-        self.offset = torch.tensor(offset, dtype=torch.float32)[:, None, None]
-        self.rows, self.cols = torch.from_numpy(rows), torch.from_numpy(cols)
-        self.mask = None if mask is None else torch.from_numpy(mask)
-        self.targets = targets
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitems__(self, indices: Sequence[int]) -> dict:
-        return self.get_batch(indices)
-
-    def get_batch(self, indices: Sequence[int]) -> dict:
-        """``x`` (B, C_in + n_constants, lat, lon), ``y``, ``time_index`` and ``mask``."""
-        batch = self.samples.get_batch(indices)
-        x = batch["x"] * self.scale + self.offset
-        if self.constants is not None:
-            x = torch.cat([x, self.constants.expand(len(x), -1, -1, -1)], dim=1)
-        out = {
-            "x": self._crop(x),
-            "time_index": batch.get("time_index", batch.get("init_index")),
-        }
-        if self.targets:
-            out["y"] = self._crop(batch["y"])
-        if self.mask is not None:
-            out["mask"] = self.mask
-        return out
-
-    def _crop(self, t: torch.Tensor) -> torch.Tensor:
-        return t.index_select(-2, self.rows).index_select(-1, self.cols)
-
-
-class DownscalingDataModule(TaskDataModule):
-    """Train, validation and predict loaders of a downscaling task (module docstring).
-
-    Args:
-        task: a downscaling :class:`~climbench.tasks.Task`.
-        batch_size, num_workers, seed: loader options.
-        cache_dir: where tensor caches live (default ``<task data>/tensor_cache``).
-    """
-
-    kind = "downscaling"
-    #: the network is not conditioned on a lead time
-    lead_conditioned = False
-
-    def __init__(
-        self,
-        task: Task,
-        batch_size: int = 32,
-        num_workers: int = 0,
-        seed: int = 0,
-        cache_dir: str | os.PathLike | None = None,
-    ) -> None:
-        super().__init__(task, batch_size, num_workers, seed)
-        self.cache_dir = Path(cache_dir) if cache_dir else task.data_dir / "tensor_cache"
-
-    # -- layout ---------------------------------------------------------------------------
-    @property
-    def inputs(self) -> tuple[Field, ...]:
-        return self.task.spec.inputs
-
-    def _channels(self, fields: Sequence[Field], constants: bool = False) -> list[Channel]:
-        extra = [Channel(c) for c in self.task.spec.constants] if constants else []
-        return [Channel(f.variable, f.level) for f in fields] + extra
-
-    def module_args(self) -> dict:
-        """The data-dependent arguments of :class:`ClimbenchModule`, as plain data."""
-        self.task.require_prepared()
-        spec = self.task.spec
-        mean, std = _statistics(self.task.data_dir / ds_task.FINE, spec.targets)
-        fine = ds_task.fine(self.task)  # cropped
-        return {
-            "lat": [float(v) for v in fine["lat"].values],
-            "input_names": [f.name for f in self.inputs],
-            "target_names": [f.name for f in spec.targets],
-            "mean": mean,
-            "std": std,
-            "history_steps": 1,
-            "constant_names": list(spec.constants),
-            "lon_order": lon_order(fine["lon"].values),
-        }
-
-    def periodic_lon(self) -> bool:
-        """Whether the (cropped) fine grid is global in longitude."""
-        return is_periodic(ds_task.fine(self.task)["lon"].values)
-
-    def in_channels(self) -> int:
-        return len(self.inputs) + len(self.task.spec.constants)
-
-    def grid_shape(self) -> tuple[int, int]:
-        fine = ds_task.fine(self.task)
-        return int(fine.sizes["lat"]), int(fine.sizes["lon"])
-
-    # -- caches ---------------------------------------------------------------------------
-    def prepare_data(self) -> None:
-        """Build the task's data and the tensor caches when missing (rank 0 only)."""
-        self.task.require_prepared()
-        self._caches("fit")
-        self._caches("predict")
-
-    def _caches(self, stage: str) -> tuple[TensorCache, TensorCache]:
-        """(inputs, targets-and-constants) caches over the fit span, or (test inputs,
-        targets-and-constants over the fit span: read for the constants only)."""
-        splits = self.task.spec.splits
-        fit = _span(splits["train"], splits["validation"])
-        data = self.task.data_dir
-        targets = ensure_tensor_cache(
-            data / ds_task.FINE,
-            self._channels(self.task.spec.targets, constants=True),
-            self.cache_dir,
-            time_range=fit,
-        )
-        span = fit if stage == "fit" else _span(splits["test"])
-        inputs = ensure_tensor_cache(
-            data / ds_task.BILINEAR, self._channels(self.inputs), self.cache_dir, time_range=span
-        )
-        return inputs, targets
-
-    # -- datasets -------------------------------------------------------------------------
-    def setup(self, stage: str | None = None) -> None:
-        spec = self.task.spec
-        if stage in (None, "fit", "validate"):
-            inputs, targets = self._caches("fit")
-            in_idx = [inputs.channel_index(f.name) for f in self.inputs]
-            out_idx = [targets.channel_index(f.name) for f in spec.targets]
-            mask = ds_task.loss_mask(self.task)
-            for split in ("train", "validation"):
-                times = _indices_within(inputs, spec.splits[split])
-                pairs = FieldPairSamples(inputs, targets, in_idx, out_idx, times, False)
-                dataset = self._wrap(pairs, inputs, targets, mask, targets_too=True)
-                setattr(self, "train_set" if split == "train" else "val_set", dataset)
-        if stage in (None, "predict"):
-            inputs, targets = self._caches("predict")
-            in_idx = [inputs.channel_index(f.name) for f in self.inputs]
-            times = np.arange(len(inputs.times))
-            samples = ForecastSamples(inputs, in_idx, in_idx[:1], times, [0], [0], False)
-            self.predict_times = pd.DatetimeIndex(inputs.times, name="time")
-            self.predict_set = self._wrap(samples, inputs, targets, None, targets_too=False)
-
-    def _wrap(
-        self,
-        samples: FieldPairSamples | ForecastSamples,
-        inputs: TensorCache,
-        targets: TensorCache,
-        mask: np.ndarray | None,
-        targets_too: bool,
-    ) -> FieldSamples:
-        """Samples with the fine constants, the crop, and inputs in target units."""
-        scale, offset = [], []
-        for k, f in enumerate(self.inputs):
-            try:
-                j = targets.channel_index(f.name)
-            except KeyError:
-                scale.append(1.0)
-                offset.append(0.0)
-                continue
-            scale.append(inputs.std[k] / targets.std[j])
-            offset.append((inputs.mean[k] - targets.mean[j]) / targets.std[j])
-        index = ds_task.crop_index(self.task.spec, targets.lat, targets.lon)
-        rows, cols = index["lat"], index["lon"]
-        if mask is not None:
-            mask = np.ascontiguousarray(mask, dtype=np.float32)
-        return FieldSamples(
-            samples, targets.constants, scale, offset, rows, cols, mask, targets=targets_too
-        )
-
-
-def datamodule_for(task: Task, **kwargs) -> TaskDataModule:
-    """The datamodule registered with ``task``'s kind (:mod:`climbench.tasks.kinds`), built
-    with ``kwargs``: :class:`ForecastDataModule`, :class:`DownscalingDataModule` or
-    :class:`~climbench.training.emulation_data.EmulationDataModule`."""
-    return get_kind(task.kind).datamodule_class()(task, **kwargs)
-
-
-def _span(*periods: Period) -> tuple[str, str]:
-    """(first start, last end) of ``periods`` as ISO times."""
-    bounds = [p.bounds() for p in periods]
-    return _iso(min(b[0] for b in bounds)), _iso(max(b[1] for b in bounds))
-
-
-def _indices_within(cache: TensorCache, period: Period) -> np.ndarray:
-    start, end = period.bounds()
-    return np.flatnonzero(_within(cache.times, start, end))
-
-
 def _steps(hours: Sequence[int], step: int, key: str) -> list[int]:
     """Hours as time steps; SchemaError naming ``key`` when one is not a whole step."""
     bad = [h for h in hours if h % step]
@@ -518,28 +306,6 @@ def _steps(hours: Sequence[int], step: int, key: str) -> list[int]:
     return [int(h // step) for h in hours]
 
 
-def _statistics(store: Path, fields: Sequence[Field]) -> tuple[dict, dict]:
-    """Per field name, the prepared store's training mean and std (a std of 0 becomes 1, as
-    in the tensor caches)."""
-    manifest = read_manifest(store)
-    mean, std = {}, {}
-    for f in fields:
-        stats = manifest["stats"][f.variable]
-        m, s = stats["mean"], stats["std"]
-        if f.level is not None:
-            levels = manifest["variables"][f.variable]["levels"]
-            k = int(np.flatnonzero(np.isclose(levels, f.level))[0])
-            m, s = m[k], s[k]
-        mean[f.name] = float(m)
-        std[f.name] = float(s) if s else 1.0
-    return mean, std
-
-
-def _within(times: np.ndarray, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
-    t = pd.DatetimeIndex(times)
-    return np.asarray((t >= start) & (t <= end))
-
-
 def _check_step(cache: TensorCache, step_hours: int) -> None:
     steps = np.unique(np.diff(cache.hours))
     if steps.size > 1 or (steps.size and steps[0] != step_hours):
@@ -549,7 +315,3 @@ def _check_step(cache: TensorCache, step_hours: int) -> None:
             expected=f"every {step_hours} h",
             found=f"steps of {sorted(steps.tolist())} h",
         )
-
-
-def _iso(time: pd.Timestamp) -> str:
-    return time.isoformat()
