@@ -14,7 +14,8 @@ from rich.console import Console
 
 from climbench.data.synthetic.cli import synth_app
 from climbench.errors import ClimbenchError
-from climbench.tasks.cli import compare_command, evaluate_command, tasks_app
+from climbench.evaluation_cli import compare_command, evaluate_command
+from climbench.tasks.cli import tasks_app
 from climbench.training_cli import predict_command, train_command
 
 app = typer.Typer(
