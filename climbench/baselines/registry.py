@@ -26,6 +26,7 @@ import xarray as xr
 
 from climbench.errors import ConfigError, TaskError
 from climbench.io import OUTPUT_MARKER
+from climbench.registry import Registry
 from climbench.version import __version__, json_sha256
 
 #: folder of the baseline configs shipped with the package
@@ -75,24 +76,17 @@ class Baseline:
         return predictions.assign_attrs(model=self.name), info
 
 
-BASELINES: dict[str, Baseline] = {}
+BASELINES: Registry[Baseline] = Registry("baseline")
 
 
 def register_baseline(baseline: Baseline) -> Baseline:
     """Add a baseline to the registry."""
-    if baseline.name in BASELINES:
-        raise TaskError("a baseline is registered twice", variable=baseline.name)
-    BASELINES[baseline.name] = baseline
-    return baseline
+    return BASELINES.register(baseline)
 
 
 def get_baseline(name: str) -> Baseline:
     """The registered baseline ``name``; the error lists the known ones."""
-    if name not in BASELINES:
-        raise TaskError(
-            "unknown baseline", variable=name, expected=f"one of {sorted(BASELINES)}", found=name
-        )
-    return BASELINES[name]
+    return BASELINES.get_named(name)
 
 
 def fit(task, name: str) -> tuple[xr.Dataset, dict]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from climbench.errors import TaskError
+from climbench.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -67,24 +67,17 @@ class TaskKind:
         return _load(self.datamodule)
 
 
-KINDS: dict[str, TaskKind] = {}
+KINDS: Registry[TaskKind] = Registry("task kind")
 
 
 def register_kind(kind: TaskKind) -> TaskKind:
     """Add a task kind to the registry (a spec of that ``kind`` can then be loaded)."""
-    if kind.name in KINDS:
-        raise TaskError("a task kind is registered twice", variable=kind.name)
-    KINDS[kind.name] = kind
-    return kind
+    return KINDS.register(kind)
 
 
 def get_kind(name: str) -> TaskKind:
     """The registered kind ``name``; the error lists the known kinds."""
-    if name not in KINDS:
-        raise TaskError(
-            "unknown task kind", variable=name, expected=f"one of {sorted(KINDS)}", found=name
-        )
-    return KINDS[name]
+    return KINDS.get_named(name)
 
 
 #: scores every scorer reports from means of per-sample statistics
