@@ -196,19 +196,48 @@ def test_spec_refuses_a_misspelt_metric_and_lists_the_known_ones() -> None:
 
 def test_every_metric_of_a_kind_is_reported_by_its_scorer(forecast_task, emulation_task) -> None:
     """The kind's metric list (what a spec may name) and the scorer agree."""
-    from dataclasses import replace
-
     from climbench.evaluation import evaluate
     from climbench.tasks import Task
     from climbench.tasks.kinds import get_kind
+    from climbench.tasks.spec import kind_metrics
 
     for task in (forecast_task, emulation_task):
-        kind = get_kind(task.kind)
-        every = Task(replace(task.spec, metrics=kind.metrics), task.data_root)
+        metrics = kind_metrics(get_kind(task.kind))
+        every = Task(replace(task.spec, metrics=metrics), task.data_root)
         reported = set(evaluate(None, every, resamples=0).table.metric)
         # spread and spread_skill need an ensemble, which no reference baseline is; the
         # small forecast task has no 10 m wind targets for wind_vector_rmse
-        assert set(kind.metrics) - reported <= {"spread", "spread_skill", "wind_vector_rmse"}
+        assert set(metrics) - reported <= {"spread", "spread_skill", "wind_vector_rmse"}
+
+
+def test_a_metric_registered_in_a_users_module_is_scored(forecast_task, tmp_path, monkeypatch):
+    """A new metric is one register_score line in any module; a spec may then name it and
+    evaluate reports it, with its bootstrap interval, beside the built-in ones."""
+    from climbench.evaluation import evaluate
+    from climbench.metrics.scores import SCORES
+    from climbench.tasks import Task
+
+    (tmp_path / "my_scores.py").write_text(
+        "import numpy as np\n"
+        "from climbench.metrics.scores import Score, register_score\n"
+        "register_score(Score('half_rmse', ('se',), lambda m, _: np.sqrt(m['se']) / 2,\n"
+        "                     'half the RMSE (a test metric)'))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        __import__("my_scores")
+        spec = replace(forecast_task.spec, metrics=(*forecast_task.spec.metrics, "half_rmse"))
+        spec.check("a spec naming the new metric")
+        table = evaluate(None, Task(spec, forecast_task.data_root), resamples=50).table
+        keys = ["model", "variable", "level", "region", "lead_hours"]
+        half = table[table.metric == "half_rmse"].set_index(keys)
+        rmse = table[table.metric == "rmse"].set_index(keys)
+        assert len(half) == len(rmse) > 0
+        np.testing.assert_allclose(half["value"], rmse["value"] / 2, rtol=1e-12)
+        np.testing.assert_allclose(half["ci_high"], rmse["ci_high"] / 2, rtol=1e-12)
+    finally:
+        SCORES.pop("half_rmse", None)
+        sys.modules.pop("my_scores", None)
 
 
 def test_spec_refuses_a_headline_field_that_is_not_a_target() -> None:

@@ -1,14 +1,9 @@
 """From per-sample statistics to scores, bootstrap confidence intervals and paired tests.
 
-Scores (per field, lead time and region; means are over the samples, i.e. init times):
-
-- ``rmse = sqrt(mean se)`` (WeatherBench 2: square root after the time mean), ``mse``,
-  ``mae = mean ae``, ``bias = mean e``;
-- ``acc = mean(fo / sqrt(ff oo))``: per-sample uncentred anomaly correlation, then the mean;
-- ``crps = mean crps`` (fair, ensembles; a one-member forecast's CRPS is its MAE);
-- ``spread = sqrt(mean var)``, ``spread_skill = sqrt((M + 1) / M) spread / rmse``;
-- ``wind_vector_rmse = sqrt(mean vse)``;
-- ``spectral_divergence``: the divergence of the time-mean zonal spectra (no interval).
+Scores (per field, lead time and region; means are over the samples, i.e. init times) are
+the registered :class:`~climbench.metrics.scores.Score` objects (``rmse = sqrt(mean se)``,
+``acc = mean(fo / sqrt(ff oo))``, ...: their formulas and references are there), plus
+``spectral_divergence``, the divergence of the time-mean zonal spectra (no interval).
 
 Confidence intervals: a percentile bootstrap over samples. ``B`` resamples of the sample
 indices with replacement (seeded: the same resamples for every model, so intervals and
@@ -26,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from climbench.evaluation.forecast import SampleStatistics
+from climbench.metrics.scores import scores_from_means
 from climbench.metrics.spectral import i_divergence_array
 
 BOOTSTRAP_SEED = 20260101
@@ -65,22 +61,9 @@ def _per_sample(values: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndar
 
 
 def _scores(means: dict[str, np.ndarray], members: int) -> dict[str, np.ndarray]:
-    """Scores from (resampled) sample means of the statistics."""
-    out = {}
-    if "se" in means:
-        out["mse"] = means["se"]
-        out["rmse"] = np.sqrt(means["se"])
-        out["mae"] = means["ae"]
-        out["bias"] = means["e"]
-        out["crps"] = means.get("crps", means["ae"])
-    if "acc" in means:
-        out["acc"] = means["acc"]
-    if "var" in means:
-        out["spread"] = np.sqrt(means["var"])
-        out["spread_skill"] = np.sqrt((members + 1) / members) * out["spread"] / out["rmse"]
-    if "vse" in means:
-        out["wind_vector_rmse"] = np.sqrt(means["vse"])
-    return out
+    """Scores from (resampled) sample means of the statistics: every registered score
+    (:mod:`climbench.metrics.scores`) whose statistics are there."""
+    return scores_from_means(means, members)
 
 
 def score_table(

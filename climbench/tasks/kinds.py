@@ -37,8 +37,12 @@ class TaskKind:
         predictions: ``f(task, arrays, datamodule, members) -> Dataset``, the predictions
             layout of a network's outputs.
         datamodule: the LightningDataModule class.
-        metrics: the metric names this kind's scorer reports; a spec naming another is
-            refused when it loads (a misspelt metric would otherwise never be reported).
+        provides: the per-sample statistics its scorer provides, so the registered
+            scores (:mod:`climbench.metrics.scores`) it can report are those that need no
+            other; ensembles add ``crps`` and ``var``.
+        extra_metrics: scores its scorer adds that are not functions of sample means. A
+            spec naming a metric outside these two is refused when it loads (a misspelt
+            metric would otherwise never be reported).
         datamodule_options: training options only this kind's datamodule takes.
     """
 
@@ -49,7 +53,8 @@ class TaskKind:
     statistics: str
     predictions: str
     datamodule: str
-    metrics: tuple[str, ...] = ()
+    provides: tuple[str, ...] = ()
+    extra_metrics: tuple[str, ...] = ()
     datamodule_options: tuple[str, ...] = ()
 
     def data_module(self) -> ModuleType:
@@ -80,9 +85,9 @@ def get_kind(name: str) -> TaskKind:
     return KINDS.get_named(name)
 
 
-#: scores every scorer reports from means of per-sample statistics
-#: (:func:`climbench.evaluation.aggregate.score_table`)
-SAMPLE_MEAN_SCORES = ("mse", "rmse", "mae", "bias", "crps", "spread", "spread_skill")
+#: per-sample statistics every scorer provides (:mod:`climbench.metrics.scores`); ensembles
+#: add the fair CRPS and the ensemble variance
+ERROR_STATISTICS = ("se", "ae", "e", "crps", "var")
 
 
 def _load(path: str) -> Callable:
@@ -99,7 +104,8 @@ register_kind(
         statistics="climbench.evaluation.forecast:sample_statistics",
         predictions="climbench.tasks.forecast:network_predictions",
         datamodule="climbench.training.forecast_data:ForecastDataModule",
-        metrics=(*SAMPLE_MEAN_SCORES, "acc", "wind_vector_rmse", "spectral_divergence"),
+        provides=(*ERROR_STATISTICS, "fo", "ff", "oo", "acc", "vse"),
+        extra_metrics=("spectral_divergence",),
         datamodule_options=("train_leads", "rollout_steps"),
     )
 )
@@ -112,7 +118,8 @@ register_kind(
         statistics="climbench.evaluation.downscaling:downscaling_statistics",
         predictions="climbench.tasks.downscaling:network_predictions",
         datamodule="climbench.training.downscaling_data:DownscalingDataModule",
-        metrics=(*SAMPLE_MEAN_SCORES, "quantile_error_99", "spectral_ratio"),
+        provides=ERROR_STATISTICS,
+        extra_metrics=("quantile_error_99", "spectral_ratio"),
     )
 )
 register_kind(
@@ -124,8 +131,8 @@ register_kind(
         statistics="climbench.evaluation.emulation:emulation_statistics",
         predictions="climbench.tasks.emulation:network_predictions",
         datamodule="climbench.training.emulation_data:EmulationDataModule",
-        metrics=(
-            *SAMPLE_MEAN_SCORES,
+        provides=ERROR_STATISTICS,
+        extra_metrics=(
             "nrmse_spatial",
             "nrmse_global",
             "nrmse_total",

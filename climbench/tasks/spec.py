@@ -250,9 +250,10 @@ class TaskSpec:
         if protocol is None:
             fail(f"no {kind.protocol} protocol", f"a `{kind.protocol}:` section")
         protocol.check(self, fail)
-        unknown = [m for m in self.metrics if m not in kind.metrics]
+        known = kind_metrics(kind)
+        unknown = [m for m in self.metrics if m not in known]
         if unknown:
-            fail(f"metric {unknown[0]!r}", f"metrics of {self.kind} tasks: {kind.metrics}")
+            fail(f"metric {unknown[0]!r}", f"metrics of {self.kind} tasks: {known}")
         if self.headline.field not in {f.name for f in self.targets}:
             fail(f"headline field {self.headline.field!r}", "one of the target fields")
         if self.headline.region not in self.regions:
@@ -274,6 +275,15 @@ class TaskSpec:
                         f"{a} {self.splits[a]} overlaps {b} {self.splits[b]}",
                         "train, validation and test periods that do not overlap",
                     )
+
+
+def kind_metrics(kind) -> tuple[str, ...]:
+    """The metrics a task of ``kind`` can report: the registered scores whose statistics
+    its scorer provides (:mod:`climbench.metrics.scores`), then its extra metrics."""
+    from climbench.metrics.scores import SCORES
+
+    means = tuple(s.name for s in SCORES.values() if set(s.statistics) <= set(kind.provides))
+    return (*means, *kind.extra_metrics)
 
 
 def _lon_arcs(box: Region) -> list[tuple[float, float]]:
