@@ -372,7 +372,8 @@ class Leftover:
 
 
 def leftovers(root: str | os.PathLike, recursive: bool = True) -> list[Leftover]:
-    """Leftovers of interrupted writes under ``root`` (Zarr stores are not descended)."""
+    """Leftovers of interrupted writes under ``root`` (hidden folders and Zarr stores are
+    not descended)."""
     root = Path(root)
     found: list[Leftover] = []
     for folder, dirs, files in os.walk(root) if root.is_dir() else []:
@@ -390,17 +391,17 @@ def leftovers(root: str | os.PathLike, recursive: bool = True) -> list[Leftover]
             else:
                 action = "remove"
             found.append(Leftover(path, target, _size(path), action))
-        dirs[:] = (
-            []
-            if not recursive
-            else [
-                d
-                for d in dirs
-                if not (_LEFTOVER.match(d) or (here / d / "zarr.json").exists())
-                and not (here / d / ".zgroup").exists()
-            ]
-        )
+        dirs[:] = [d for d in dirs if recursive and _searched(here / d)]
     return sorted(found, key=lambda item: str(item.path))
+
+
+def _searched(folder: Path) -> bool:
+    """Whether :func:`leftovers` looks inside ``folder``: not inside hidden folders (a
+    leftover itself, ``.git``, ``.venv``) nor Zarr stores (leftovers are siblings of
+    outputs, never inside a store), which keeps a walk of a data folder short."""
+    if folder.name.startswith("."):
+        return False
+    return not any((folder / marker).exists() for marker in ("zarr.json", ".zgroup"))
 
 
 def clean(root: str | os.PathLike, dry_run: bool = False) -> list[Leftover]:
