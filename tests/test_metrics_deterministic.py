@@ -185,6 +185,17 @@ def test_dask_inputs_stay_lazy_and_agree():
     )
 
 
+def test_inputs_chunked_along_lat_or_lon_are_scored() -> None:
+    """WeatherBench 2 ships climatologies chunked along lat: that used to be a raw dask
+    error about core dimensions; the fields are now rechunked whole, with the same scores."""
+    forecast, _, aligned = _layout(seed=5)
+    _, _, clim = _anomaly_setup(seed=5)
+    fd = forecast.chunk({"init_time": 2, "lon": 16})
+    lazy = acc(fd, aligned.chunk({"lat": 4}), clim.chunk({"dayofyear": 100, "lat": 8}))
+    np.testing.assert_allclose(lazy.values, acc(forecast, aligned, clim).values, rtol=1e-12)
+    np.testing.assert_allclose(rmse(fd, aligned).values, rmse(forecast, aligned).values, rtol=1e-12)
+
+
 def test_large_block_path_matches_small():
     rng = np.random.default_rng(5)
     grid = get_grid("5.625")

@@ -11,7 +11,8 @@ matrix-vector product against the flattened weights, so it reads each input once
 materialises a full-size error field. Rows whose fast result is not finite are recomputed
 with the explicit finite-cell formula above. The xarray entry point wraps the kernel in
 ``xr.apply_ufunc(..., dask="parallelized")``, so dask-backed inputs stay lazy and are
-processed chunk by chunk (each chunk must hold whole (lat, lon) fields).
+processed chunk by chunk; inputs chunked along lat or lon are first rechunked to whole
+(lat, lon) fields.
 """
 
 from __future__ import annotations
@@ -64,6 +65,16 @@ def _block_slices(lead: tuple[int, ...], row: int) -> Iterator[tuple]:
     for outer in np.ndindex(*lead[: k - 1]):
         for start in range(0, lead[k - 1], step):
             yield (*outer, slice(start, min(start + step, lead[k - 1])))
+
+
+def _whole_fields(x):
+    """``x`` with each dask chunk holding whole (lat, lon) fields, as the kernel needs: a
+    climatology chunked along lat (as WeatherBench 2 stores ship them) becomes one spatial
+    chunk; other chunks (init times, leads) are kept."""
+    chunks = getattr(x, "chunksizes", None) or {}
+    if all(len(chunks.get(d, (0,))) <= 1 for d in SPATIAL):
+        return x
+    return x.chunk({d: -1 for d in SPATIAL if d in x.dims})
 
 
 def weighted_means_kernel(
@@ -144,7 +155,7 @@ def spatial_means(
     nout = len(names)
     result = xr.apply_ufunc(
         lambda *a: weighted_means_kernel(pointwise, nout, *a),
-        *inputs,
+        *[_whole_fields(x) for x in inputs],
         weights,
         input_core_dims=[list(SPATIAL)] * (len(inputs) + 1),
         output_core_dims=[["quantity"]],
