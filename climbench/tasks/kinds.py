@@ -32,7 +32,7 @@ class TaskKind:
         time_splits: whether the spec needs disjoint train / validation / test periods.
         data: module that builds a task's data and reads it (``build``, ``is_prepared``,
             ``load_split``, ``truth``, ``template``).
-        statistics: the scorer, ``f(predictions, task, path, resamples) ->
+        scorer: the scorer, ``f(predictions, task, path, resamples) ->
             (SampleStatistics, extra rows or None)``.
         predictions: ``f(task, arrays, datamodule, members) -> Dataset``, the predictions
             layout of a network's outputs.
@@ -50,7 +50,7 @@ class TaskKind:
     protocol: str
     time_splits: bool
     data: str
-    statistics: str
+    scorer: str
     predictions: str
     datamodule: str
     provides: tuple[str, ...] = ()
@@ -62,7 +62,7 @@ class TaskKind:
 
     def sample_statistics(self, predictions: Any, task: Any, path: str, resamples: int):
         """The scorer's per-sample statistics (and extra rows) of ``predictions``."""
-        return _load(self.statistics)(predictions, task, path, resamples)
+        return _load(self.scorer)(predictions, task, path, resamples)
 
     def predictions_dataset(self, task: Any, arrays: dict, datamodule: Any, members: int):
         """A network's outputs (field -> array) in the task's predictions layout."""
@@ -101,7 +101,7 @@ register_kind(
         protocol="forecast",
         time_splits=True,
         data="climbench.tasks.forecast",
-        statistics="climbench.evaluation.forecast:sample_statistics",
+        scorer="climbench.evaluation.forecast:sample_statistics",
         predictions="climbench.tasks.forecast:network_predictions",
         datamodule="climbench.training.forecast_data:ForecastDataModule",
         provides=(*ERROR_STATISTICS, "fo", "ff", "oo", "acc", "vse"),
@@ -115,7 +115,7 @@ register_kind(
         protocol="downscaling",
         time_splits=True,
         data="climbench.tasks.downscaling",
-        statistics="climbench.evaluation.downscaling:downscaling_statistics",
+        scorer="climbench.evaluation.downscaling:downscaling_statistics",
         predictions="climbench.tasks.downscaling:network_predictions",
         datamodule="climbench.training.downscaling_data:DownscalingDataModule",
         provides=ERROR_STATISTICS,
@@ -128,7 +128,7 @@ register_kind(
         protocol="emulation",
         time_splits=False,
         data="climbench.tasks.emulation",
-        statistics="climbench.evaluation.emulation:emulation_statistics",
+        scorer="climbench.evaluation.emulation:emulation_statistics",
         predictions="climbench.tasks.emulation:network_predictions",
         datamodule="climbench.training.emulation_data:EmulationDataModule",
         provides=ERROR_STATISTICS,
