@@ -439,6 +439,31 @@ def missing_zarr_chunks(path: str | Path) -> dict[str, tuple[int, int]]:
     return gaps
 
 
+def refuse_missing_chunks(store: str | Path, what: str, override: str | None = None) -> None:
+    """Raise :class:`DataFileError` when the local Zarr ``store`` (``what`` it is, for the
+    message) lacks chunk files, listing every damaged array; ``override`` names the option
+    that accepts gaps left on purpose, where there is one."""
+    gaps = missing_zarr_chunks(store)
+    if not gaps:
+        return
+    hint = "the store is damaged or partly copied: write, copy or download it again"
+    if override:
+        hint += (
+            "; a store written with zarr's default write_empty_chunks=False leaves out "
+            f"chunks that are all fill value on purpose: pass {override}"
+        )
+    raise DataFileError(
+        f"the {what} lacks chunks (a missing chunk would read as the fill value)",
+        path=store,
+        variable=next(iter(gaps)),
+        expected="a chunk file for every chunk of every array",
+        found="; ".join(
+            f"'{a}': {p} of {n} chunks present, {n - p} missing" for a, (p, n) in gaps.items()
+        ),
+        hint=hint,
+    )
+
+
 @contextmanager
 def reading(path: str, what: str) -> Iterator[None]:
     """Report a failure while reading ``path`` (a corrupt chunk, an HDF5 error, a bad

@@ -137,7 +137,9 @@ def _open_one(
         fmt = formats.detect_format(path)
         formats.check_integrity(path, fmt)
         if fmt == "zarr" and not allow_missing_chunks:
-            _refuse_missing_chunks(path)
+            formats.refuse_missing_chunks(
+                path, "source store", "allow_missing_chunks=True (CLI --allow-missing-chunks)"
+            )
         raw = formats.open_raw(path, fmt, chunks)
     adapter = detect(path, raw, source)
     meta = adapter.metadata(path, raw)
@@ -146,24 +148,6 @@ def _open_one(
     ds.attrs.update(meta)
     ds.attrs.update(climbench_source=adapter.name, climbench_format=fmt, climbench_path=str(path))
     return ds
-
-
-def _refuse_missing_chunks(store: str) -> None:
-    """Refuse a local Zarr store whose arrays (data or coordinates) lack chunk files."""
-    gaps = formats.missing_zarr_chunks(store)
-    if not gaps:
-        return
-    raise DataFileError(
-        "chunks are missing: the store is damaged or partially copied (a missing chunk "
-        "would read as the fill value, NaN, without any error)",
-        path=store,
-        variable=next(iter(gaps)),
-        expected="a chunk file for every chunk of every array",
-        found="; ".join(f"'{a}': {p} of {n} chunks present" for a, (p, n) in gaps.items()),
-        hint="copy or download the store again; if it was written with zarr's default "
-        "write_empty_chunks=False (zarr-python 3 leaves out chunks that are all fill value), "
-        "the gaps are legitimate: pass allow_missing_chunks=True (CLI --allow-missing-chunks)",
-    )
 
 
 def _calendar(ds: xr.Dataset) -> str | None:

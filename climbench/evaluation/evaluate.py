@@ -45,33 +45,15 @@ def open_predictions(path: str | os.PathLike) -> xr.Dataset:
         )
     formats.check_integrity(p, fmt)
     if fmt == "zarr":
-        refuse_missing_chunks(p, "predictions store")
+        formats.refuse_missing_chunks(p, "predictions store")
     # the scorer reads blocks of inits itself: no dask chunks for Zarr
     return formats.open_raw(p, fmt, None if fmt == "zarr" else {})
-
-
-def refuse_missing_chunks(store: str | os.PathLike, what: str) -> None:
-    """Raise :class:`DataFileError` when a Zarr ``store`` lacks chunk files."""
-    gaps = formats.missing_zarr_chunks(store)
-    if gaps:
-        name, (present, expected) = next(iter(gaps.items()))
-        raise DataFileError(
-            f"the {what} lacks chunks",
-            path=store,
-            variable=name,
-            expected=f"all {expected} chunks",
-            found=f"{expected - present} missing"
-            + (f"; also damaged: {', '.join(list(gaps)[1:])}" if len(gaps) > 1 else ""),
-            hint="the store is damaged or partly copied: write or copy it again (a store "
-            "written with zarr's default write_empty_chunks=False omits chunks that equal "
-            "the fill value; write it with write_empty_chunks=True)",
-        )
 
 
 def _check_task_stores(task: Task) -> None:
     """Every Zarr store of the task's data folder must be complete."""
     for store in sorted(task.data_dir.glob("*.zarr")):
-        refuse_missing_chunks(store, f"task data of {task.id}")
+        formats.refuse_missing_chunks(store, f"task data of {task.id}")
 
 
 def evaluate(
