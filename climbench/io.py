@@ -31,6 +31,7 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import errno
+import glob
 import json
 import math
 import numbers
@@ -295,9 +296,8 @@ def recover_interrupted(out: str | os.PathLike) -> Path | None:
     out = Path(out)
     if out.exists() or not out.parent.is_dir():
         return None
-    for item in sorted(out.parent.glob(f".{out.name}.old-*")):
-        match = _LEFTOVER.match(item.name)
-        if match and not _alive(match["pid"]) and output_kind(item) is not None:
+    for item in sorted(out.parent.glob(f".{glob.escape(out.name)}.old-*")):
+        if _classify(item) == (out, "restore") and output_kind(item) is not None:
             os.replace(item, out)
             return out
     return None
@@ -320,9 +320,9 @@ def _alive(pid: str | None) -> bool:
 
 def _remove_own_leftovers(out: Path) -> None:
     """Delete dead partial copies of ``out`` left by killed writers."""
-    for item in leftovers(out.parent, recursive=False):
-        if item.target == out and item.action == "remove":
-            _remove(item.path)
+    for item in out.parent.glob(f".{glob.escape(out.name)}.*"):
+        if _classify(item) == (out, "remove"):
+            _remove(item)
 
 
 def write_json_atomic(path: str | os.PathLike, data: dict) -> None:
@@ -379,20 +379,25 @@ def leftovers(root: str | os.PathLike, recursive: bool = True) -> list[Leftover]
     for folder, dirs, files in os.walk(root) if root.is_dir() else []:
         here = Path(folder)
         for name in [*dirs, *files]:
-            match = _LEFTOVER.match(name) or _TMP_FILE.match(name)
-            if match is None:
-                continue
-            path = here / name
-            target = here / match["name"]
-            if _alive(match["pid"]):
-                action = "in use"
-            elif match.groupdict().get("what") == "old" and not target.exists():
-                action = "restore"
-            else:
-                action = "remove"
-            found.append(Leftover(path, target, _size(path), action))
+            kind = _classify(here / name)
+            if kind is not None:
+                found.append(Leftover(here / name, kind[0], _size(here / name), kind[1]))
         dirs[:] = [d for d in dirs if recursive and _searched(here / d)]
     return sorted(found, key=lambda item: str(item.path))
+
+
+def _classify(path: Path) -> tuple[Path, str] | None:
+    """``(target, action)`` of a leftover at ``path`` (see :class:`Leftover`), or None when
+    ``path`` is not one."""
+    match = _LEFTOVER.match(path.name) or _TMP_FILE.match(path.name)
+    if match is None:
+        return None
+    target = path.parent / match["name"]
+    if _alive(match["pid"]):
+        return target, "in use"
+    if match.groupdict().get("what") == "old" and not target.exists():
+        return target, "restore"
+    return target, "remove"
 
 
 def _searched(folder: Path) -> bool:
