@@ -95,7 +95,7 @@ def bench_spec():
     from climbench.tasks.registry import get_spec
     from climbench.tasks.spec import Field, Headline, Period
 
-    base = get_spec("forecast/synthetic-5.625")
+    base = get_spec("forecast/synthetic-5.625@1")  # the protocol the figures were taken on
     targets = (
         *(Field(v, lev) for v in LEVEL_VARIABLES for lev in LEVELS),
         *(Field(v) for v in SURFACE),
@@ -184,7 +184,7 @@ def write_predictions(task, path: Path, init_chunk: int) -> None:
         attrs={**task.attrs(), "model": "truth-plus-noise"},
     )
     encoding = {n: {"chunks": tuple(c[0] for c in ds[n].chunks)} for n in ds.data_vars}
-    with atomic_directory(path, overwrite=True) as tmp:
+    with atomic_directory(path, "predictions", overwrite=True) as tmp:
         ds.to_zarr(tmp, mode="w", encoding=encoding, consolidated=True)
 
 
@@ -226,7 +226,7 @@ def child_score(cache: Path, predictions: Path, resamples: int) -> dict:
     t0, c0 = time.perf_counter(), _cpu_seconds()
     results = evaluate(predictions, task, baselines=False, resamples=resamples)
     t1 = time.perf_counter()
-    results.write(cache / "results")
+    results.write(cache / "results", overwrite=True)
     t2 = time.perf_counter()
     head = results.headline()
     return {

@@ -216,10 +216,11 @@ def test_results_folder_has_tables_summary_and_samples(baseline_results, results
     pd.testing.assert_frame_equal(parquet, table, check_dtype=False)
     assert len(pd.read_csv(results_dir / "results.csv")) == len(table)
     assert set(parquet.model) == {"persistence", "climatology"}
-    assert (parquet.task == "forecast/synthetic-5.625").all() and (parquet.version == 1).all()
+    version = baseline_results.task.version
+    assert (parquet.task == "forecast/synthetic-5.625").all() and (parquet.version == version).all()
     summary = json.loads((results_dir / "summary.json").read_text())
     spec = baseline_results.task.spec
-    assert summary["task"] == "forecast/synthetic-5.625@1"
+    assert summary["task"] == f"forecast/synthetic-5.625@{version}"
     assert summary["task_digest"] == spec.digest()
     head = summary["headline"]
     assert (head["metric"], head["field"], head["lead_hours"]) == ("rmse", "geopotential_500", 72)

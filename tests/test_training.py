@@ -49,7 +49,7 @@ def tiny_task(root: str | Path) -> Task:
             "validation": Period("2014-11-01", "2014-11-10"),
             "test": Period("2014-11-11", "2014-11-20"),
         },
-        forecast=dataclasses.replace(spec.forecast, lead_hours=(6, 12, 24, 48)),
+        forecast=dataclasses.replace(spec.forecast, lead_hours=(6, 12, 24, 48), derived_fields=()),
     )
     return Task(spec, root)
 

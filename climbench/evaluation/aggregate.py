@@ -78,6 +78,8 @@ def score_table(
     wanted = set(metrics) | ({"spread"} if "spread_skill" in metrics else set())
     rows = []
     for name, values in stats.values.items():
+        # a derived field has no samples at some leads (a 24 h sum before 24 h): no rows there
+        defined = np.isfinite(values).any(axis=tuple(k for k in range(values.ndim) if k != 1))
         per = _per_sample(values, stats.stats[name])
         point = _scores({k: v.mean(axis=0) for k, v in per.items()}, stats.members)
         boot = (
@@ -101,6 +103,8 @@ def score_table(
                     warnings.simplefilter("ignore", RuntimeWarning)  # climatology) is NaN
                     low, high = np.nanpercentile(boot[metric], [2.5, 97.5], axis=0)
             for j, lead in enumerate(_lead_hours(stats)):
+                if not defined[j]:
+                    continue
                 for r, region in enumerate(stats.regions):
                     if metric == "spectral_divergence" and region != "global":
                         continue

@@ -26,15 +26,19 @@ from climbench.data.prepare import load_prepared
 from climbench.errors import DataValueError
 from climbench.evaluation import validate
 from climbench.evaluation.statistics import (
+    BoundStatistic,
     field_statistics,
     region_weight_matrix,
     stat_names,
     vector_statistics,
 )
+from climbench.metrics.scores import statistics_needed
 from climbench.metrics.spectral import area_zonal_power_array
 from climbench.metrics.weights import area_weights
 from climbench.tasks import forecast as protocol
+from climbench.tasks.derived import DERIVED_FIELDS, Accumulation
 from climbench.tasks.spec import Field
+from climbench.tasks.training_references import training_parameters
 
 #: init times per task for predictions not backed by dask (in memory or opened lazily)
 INIT_BLOCK = 16
@@ -48,8 +52,9 @@ class SampleStatistics:
     """Per-sample statistics of one model on one task, ready for aggregation.
 
     ``values[field]``: (init, lead, region, stat) float64; ``stats[field]`` names the last
-    axis; ``spectra[field]``: (lead, 2, k) time-mean zonal power of forecast and truth
-    (global only), when spectral scores were asked for.
+    axis (NaN at the leads a derived field does not have); ``spectra[field]``: (lead, 2,
+    k) time-mean zonal power of forecast and truth (global only), when spectral scores were
+    asked for.
     """
 
     sample_dim: str
@@ -209,6 +214,41 @@ def sample_statistics(
 
     with reading(str(task.data_dir), "the task's truth and climatology"):
         truths, clims = _load_references(task, spec.targets, truth_times, clim)
+        lead_hours = leads.values / np.timedelta64(1, "h")
+        derived_leads = {
+            d.name: lead_map
+            for d in (DERIVED_FIELDS[n] for n in spec.forecast.derived_fields)
+            if (lead_map := d.lead_sources(lead_hours))
+        }
+        derived = [DERIVED_FIELDS[n] for n in derived_leads]
+        for d in derived:
+            truths[d.name] = d.truth(truths[d.source])
+        variables = {f.name: f.variable for f in spec.targets} | {d.name: d.name for d in derived}
+
+        def fit_on(name: str):
+            return lambda: protocol.training_values(task, name)
+
+        registered = {
+            name: [
+                (st, training_parameters(task, name, st.reference, fit_on(name))) for st in needed
+            ]
+            for name, variable in variables.items()
+            if (needed := statistics_needed(spec.metrics, variable))
+        }
+    valid_times = pd.DatetimeIndex(truth_times[valid_pos].ravel())
+    entry_rows = {
+        st.reference.name: st.reference.entry(valid_times).reshape(valid_pos.shape)
+        for bound in registered.values()
+        for st, _ in bound
+    }
+
+    def bind(name: str, start: int, n: int, lead_index=slice(None)) -> list[BoundStatistic]:
+        """The registered statistics of field ``name`` for the inits ``start .. start+n``."""
+        return [
+            BoundStatistic(st, par, rows[start : start + n, lead_index].ravel())
+            for st, par in registered.get(name, [])
+            for rows in [entry_rows[st.reference.name]]
+        ]
 
     def block_stats(start: int, *blocks: np.ndarray) -> dict:
         """Statistics (and spectra) of every field for the inits ``start ..`` of a block.
@@ -234,6 +274,7 @@ def sample_statistics(
                 clims[name],
                 truth_rows=pos,
                 climatology_rows=crow,
+                extra=bind(name, start, n),
             )
             out[name] = (stats.reshape(n, nlead, *stats.shape[1:]), None)
             if spectral:
@@ -248,7 +289,31 @@ def sample_statistics(
             u, v = WIND
             vse = vector_statistics(x[u], x[v], truths[u], truths[v], weights, truth_rows=pos)
             out["10m_wind"] = (vse.reshape(n, nlead, *vse.shape[1:]), None)
+        for d in derived:
+            out[d.name] = (_derived_stats(d, start, blocks[list(fields).index(d.source)]), None)
         return out
+
+    def _derived_stats(d: Accumulation, start: int, source: np.ndarray) -> np.ndarray:
+        """(n, lead, region, stat) statistics of a derived field; NaN at leads it lacks."""
+        n, nlead = source.shape[:2]
+        k = np.array(sorted(derived_leads[d.name]), dtype=np.int64)
+        parts = np.stack([derived_leads[d.name][j] for j in k])  # (lead, steps)
+        block = source.reshape(n, nlead, *source.shape[2:-2], ncell)
+        if members == 1:
+            block = block[:, :, 0]
+        x = block[:, parts].sum(axis=2, dtype=np.float32)
+        x = x.reshape(n * k.size, *x.shape[2:])
+        extra = bind(d.name, start, n, k)
+        stats = field_statistics(
+            x,
+            truths[d.name],
+            weights,
+            truth_rows=valid_pos[start : start + n, k].ravel(),
+            extra=extra,
+        )
+        result = np.full((n, nlead, *stats.shape[1:]), np.nan)
+        result[:, k] = stats.reshape(n, k.size, *stats.shape[1:])
+        return result
 
     with reading(path, "the predictions"):
         computed = _per_block(list(fields.values()), block_stats)
@@ -262,10 +327,16 @@ def sample_statistics(
         if name == "10m_wind":
             stats[name] = ("vse",)
             continue
-        stats[name] = stat_names(True, members)
-        if spectral:
+        extra = [st for st, _ in registered.get(name, [])]
+        stats[name] = stat_names(name not in derived_leads, members, extra)
+        if spectral and name not in derived_leads:
             spectra[name] = sum(part[name][1] for part in computed) / len(inits)
-    _refuse_non_finite(values, stats, inits, leads, path)
+    core = {  # registered statistics may be undefined (NaN) where their thresholds are
+        k: v[..., : len(stats[k]) - sum(len(st.quantities) for st, _ in registered.get(k, []))]
+        for k, v in values.items()
+        if k not in derived_leads
+    }
+    _refuse_non_finite(core, stats, inits, leads, path)
     stats_obj = SampleStatistics(
         "init_time", inits.values, leads.values, names, values, stats, members, spectra, notes
     )

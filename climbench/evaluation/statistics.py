@@ -21,6 +21,11 @@ the truth, ``c`` the climatology, members ``x_m``):
 ``vse``     ``(u_f - u_y)^2 + (v_f - v_y)^2``             wind-vector RMSE
 ==========  ============================================  ==========================
 
+Registered statistics (:class:`~climbench.metrics.scores.Statistic`: the extremes and SEEPS
+families) are computed in the same blocks, after these, from the block's forecast, members
+and truth and their training-split parameters at each row's valid time; each quantity's
+mean leaves out the cells where it is NaN (a threshold undefined there).
+
 Region weights are cell-area weights times the region mask, normalised to sum 1, so one
 matrix product ``q @ W`` gives every region at once. Truth cells that are not finite (masked
 data) are left out with their weight (the mean is renormalised per sample).
@@ -37,9 +42,13 @@ the common, unmasked case pays nothing for it. Sums are float32, as the inputs: 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
 from climbench.metrics.probabilistic import crps_ensemble_array
+from climbench.metrics.scores import Sample, Statistic
 
 DETERMINISTIC = ("se", "ae", "e")
 ANOMALY = ("ff", "oo", "fo")
@@ -58,10 +67,25 @@ def region_weight_matrix(weights: list[np.ndarray]) -> np.ndarray:
     return (w / w.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
-def stat_names(anomalies: bool, members: int) -> tuple[str, ...]:
-    """Statistics computed for one field (see the module table)."""
+@dataclass(frozen=True)
+class BoundStatistic:
+    """A registered statistic with its fitted parameters for one field.
+
+    ``parameters``: (entries, ncell) arrays of its :class:`~climbench.metrics.scores.Reference`;
+    ``rows``: (samples,) the entry of each sample's valid time.
+    """
+
+    statistic: Statistic
+    parameters: Mapping[str, np.ndarray]
+    rows: np.ndarray
+
+
+def stat_names(anomalies: bool, members: int, extra: Sequence[Statistic] = ()) -> tuple[str, ...]:
+    """Statistics computed for one field (see the module table), then the quantities of the
+    registered statistics ``extra``."""
     names = DETERMINISTIC + (ANOMALY if anomalies else ())
-    return names + (ENSEMBLE if members > 1 else ())
+    names += ENSEMBLE if members > 1 else ()
+    return names + tuple(q for st in extra for q in st.quantities)
 
 
 class _Rows:
@@ -118,6 +142,7 @@ def field_statistics(
     *,
     truth_rows: np.ndarray | None = None,
     climatology_rows: np.ndarray | None = None,
+    extra: Sequence[BoundStatistic] = (),
 ) -> np.ndarray:
     """Per-sample, per-region statistics of one field.
 
@@ -131,21 +156,22 @@ def field_statistics(
         truth_rows, climatology_rows: (samples,) the row of ``truth`` / ``climatology`` of
             each sample. A scorer passes the whole verifying period and climatology once
             instead of copying them at the valid times of every block.
+        extra: registered statistics to compute too, with their parameters.
 
     Returns:
         (samples, nregion, nstat) float64, statistics ordered as :func:`stat_names`.
     """
     ensemble = forecast.ndim == 3
     members = forecast.shape[1] if ensemble else 1
-    names = stat_names(climatology is not None, members)
     nsample, ncell = forecast.shape[0], forecast.shape[-1]
-    nstat = len(names)
-    out = np.empty((nsample, weights.shape[1], nstat), dtype=np.float64)
+    nstat = len(stat_names(climatology is not None, members))
+    nextra = sum(len(b.statistic.quantities) for b in extra)
+    out = np.empty((nsample, weights.shape[1], nstat + nextra), dtype=np.float64)
     rows = max(1, _ROWS_BYTES // (4 * ncell * members))
     weights = np.asarray(weights, dtype=np.float32)
     get_y = _Rows(truth, truth_rows, rows)
     get_c = None if climatology is None else _Rows(climatology, climatology_rows, rows)
-    qbuf = np.empty(nstat * rows * ncell, dtype=np.float32)
+    qbuf = np.empty(max(nstat, nextra) * rows * ncell, dtype=np.float32)
     fbuf = np.empty((rows, ncell), dtype=np.float32) if ensemble else None
     for start in range(0, nsample, rows):
         s = slice(start, min(start + rows, nsample))
@@ -158,8 +184,41 @@ def field_statistics(
         if ensemble:
             q[-2] = crps_ensemble_array(x, y, axis=1)
             q[-1] = x.var(axis=1, ddof=1)
-        _reduce(q, lambda bad, y=y: np.isfinite(y[bad]), weights, out[s])
+        _reduce(q, lambda bad, y=y: np.isfinite(y[bad]), weights, out[s, :, :nstat])
+        if extra:
+            q = qbuf[: nextra * n * ncell].reshape(nextra, n, ncell)
+            _registered(extra, s, f, x if ensemble else None, y, q)
+            _reduce_skipping_nan(q, weights, out[s, :, nstat:])
     return out
+
+
+def _registered(
+    extra: Sequence[BoundStatistic],
+    s: slice,
+    f: np.ndarray,
+    members: np.ndarray | None,
+    y: np.ndarray,
+    q: np.ndarray,
+) -> None:
+    """The quantities of the registered statistics of the rows ``s`` into ``q``."""
+    k = 0
+    for bound in extra:
+        entries = bound.rows[s]
+        parameters = {name: p[entries] for name, p in bound.parameters.items()}
+        nq = len(bound.statistic.quantities)
+        bound.statistic.pointwise(Sample(f, members, y, parameters), q[k : k + nq])
+        k += nq
+
+
+def _reduce_skipping_nan(quantities: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
+    """``out[row, region, k]``: the weighted mean of ``quantities[k, row]`` over the cells
+    where that quantity is finite (NaN when it is nowhere finite in the region)."""
+    for k, q in enumerate(quantities):
+        valid = np.isfinite(q)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[:, :, k] = (np.where(valid, q, 0.0) @ weights) / (
+                valid.astype(np.float32) @ weights
+            )
 
 
 def _pointwise(f: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: np.ndarray) -> None:

@@ -20,14 +20,23 @@ forecast, ``o`` truth, ``c`` climatology, members ``m = 1..M``):
 
 Which statistics a task kind's scorer provides is part of the kind
 (:attr:`climbench.tasks.kinds.TaskKind.provides`).
+
+Beyond these, a :class:`Statistic` adds per-sample quantities the scorer computes in the
+same pass from each block of forecasts and truth, with per-cell parameters fitted on the
+training split (a :class:`Reference`: thresholds, dry fractions). A new metric that needs
+its own statistic is then one module holding the statistic, its reference and its scores
+(:mod:`climbench.metrics.extremes`, :mod:`climbench.metrics.seeps`), plus its import line in
+:data:`BUILTIN_MODULES`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import import_module
 
 import numpy as np
+import pandas as pd
 
 from climbench.registry import Registry
 
@@ -56,6 +65,89 @@ class Score:
 SCORES: Registry[Score] = Registry("metric")
 
 
+@dataclass(frozen=True)
+class Reference:
+    """Per-cell parameters of a field fitted on the training split, for a :class:`Statistic`.
+
+    Attributes:
+        name: names the cached fit (``<task data>/training-references/<name>/<field>.zarr``).
+        fit: ``fit(values, times, units) -> {parameter: (entries, ncell) array}`` from the
+            training split's ``values`` (time, ncell) at ``times``, in the field's ``units``.
+        entry: ``entry(valid_times) -> (n,) int``: the row of the parameters that applies
+            at each valid time (0 for a fixed parameter, the month for a monthly one).
+    """
+
+    name: str
+    fit: Callable[[np.ndarray, pd.DatetimeIndex, str], dict[str, np.ndarray]]
+    entry: Callable[[pd.DatetimeIndex], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A block of rows (samples) handed to :attr:`Statistic.pointwise`, each (rows, ncell).
+
+    ``forecast`` is the deterministic forecast or the ensemble mean, ``members`` the
+    (rows, members, ncell) ensemble or None, ``parameters`` the :class:`Reference`
+    parameters at each row's valid time.
+    """
+
+    forecast: np.ndarray
+    members: np.ndarray | None
+    truth: np.ndarray
+    parameters: Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """Per-sample statistics computed pointwise in the scorer's pass, then area-averaged.
+
+    Attributes:
+        name: the family's name.
+        quantities: names of the statistics it produces (what :class:`Score` objects ask for).
+        reference: the training-split parameters it needs.
+        pointwise: ``pointwise(sample, out)`` fills ``out`` (len(quantities), rows, ncell)
+            float32; NaN where a quantity is undefined (that cell is left out of that
+            quantity's area mean, as masked truth is).
+        applies: ``applies(variable)``: the canonical variables it is computed for.
+    """
+
+    name: str
+    quantities: tuple[str, ...]
+    reference: Reference
+    pointwise: Callable[[Sample, np.ndarray], None]
+    applies: Callable[[str], bool]
+
+
+STATISTICS: Registry[Statistic] = Registry("statistic")
+#: modules that register the statistics and scores beyond this file's (one line each)
+BUILTIN_MODULES = ("climbench.metrics.extremes", "climbench.metrics.seeps")
+
+
+def register_statistic(statistic: Statistic) -> Statistic:
+    """Add a statistic: scorers that take registered statistics compute it for every field it
+    applies to whenever a task's metrics need one of its quantities."""
+    return STATISTICS.register(statistic)
+
+
+def load_builtin() -> None:
+    """Import the modules of :data:`BUILTIN_MODULES` (their import registers them)."""
+    for module in BUILTIN_MODULES:
+        import_module(module)
+
+
+def registered_quantities() -> tuple[str, ...]:
+    """Every quantity of a registered :class:`Statistic`."""
+    load_builtin()
+    return tuple(q for s in STATISTICS.values() for q in s.quantities)
+
+
+def statistics_needed(metrics: tuple[str, ...], variable: str) -> list[Statistic]:
+    """The registered statistics that ``variable`` needs for ``metrics``."""
+    load_builtin()
+    wanted = {q for m in metrics if m in SCORES for q in SCORES[m].statistics}
+    return [s for s in STATISTICS.values() if s.applies(variable) and wanted & set(s.quantities)]
+
+
 def register_score(score: Score) -> Score:
     """Add a score to the registry: ``evaluate`` reports it for every task whose spec
     names it and whose scorer provides its statistics."""
@@ -64,6 +156,7 @@ def register_score(score: Score) -> Score:
 
 def scores_from_means(means: Mapping[str, np.ndarray], members: int) -> dict[str, np.ndarray]:
     """Every registered score whose statistics are in ``means``."""
+    load_builtin()
     return {
         s.name: s.value(means, members)
         for s in SCORES.values()

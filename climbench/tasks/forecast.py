@@ -108,6 +108,29 @@ def build(task, sources, *, overwrite: bool, progress: bool) -> None:
     write_climatology(xr.merge(parts, combine_attrs="override"), task.data_dir / CLIMATOLOGY)
 
 
+def training_values(task, name: str) -> tuple[np.ndarray, pd.DatetimeIndex, str]:
+    """The training split of a target or derived field (:mod:`climbench.tasks.derived`) as
+    (time, ncell) float32 values, their times and units: what training-split parameters
+    of the registered statistics are fitted on."""
+    from climbench.tasks.derived import DERIVED_FIELDS
+
+    derived = DERIVED_FIELDS.get(name)
+    source = derived.source if derived else name
+    target = next(f for f in task.spec.targets if f.name == source)
+    train = task.spec.splits["train"]
+    data = load_prepared(task.data_dir / PREPARED, [target.variable], (train.start, train.end))
+    da = field_array(data, target).transpose("time", "lat", "lon")
+    values = np.ascontiguousarray(da.values, dtype=np.float32).reshape(da.sizes["time"], -1)
+    if derived:
+        values = derived.truth(values)[derived.steps - 1 :]
+        return (
+            values,
+            pd.DatetimeIndex(da["time"].values[derived.steps - 1 :]),
+            da.attrs.get("units", ""),
+        )
+    return values, pd.DatetimeIndex(da["time"].values), da.attrs.get("units", "")
+
+
 def open_store(task) -> xr.Dataset:
     return open_prepared(task.data_dir / PREPARED)
 

@@ -44,6 +44,9 @@ class TaskKind:
             spec naming a metric outside these two is refused when it loads (a misspelt
             metric would otherwise never be reported).
         datamodule_options: training options only this kind's datamodule takes.
+        registered_statistics: whether its scorer computes the registered statistics
+            (:class:`~climbench.metrics.scores.Statistic`), so that their scores can be
+            named in its specs.
     """
 
     name: str
@@ -56,6 +59,7 @@ class TaskKind:
     provides: tuple[str, ...] = ()
     extra_metrics: tuple[str, ...] = ()
     datamodule_options: tuple[str, ...] = ()
+    registered_statistics: bool = False
 
     def data_module(self) -> ModuleType:
         return importlib.import_module(self.data)
@@ -107,6 +111,7 @@ register_kind(
         provides=(*ERROR_STATISTICS, "fo", "ff", "oo", "acc", "vse"),
         extra_metrics=("spectral_divergence",),
         datamodule_options=("train_leads", "rollout_steps"),
+        registered_statistics=True,
     )
 )
 register_kind(

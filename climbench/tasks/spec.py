@@ -11,7 +11,7 @@ a predictions file or results table can prove which protocol it was made for.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, NoReturn
 
 import pandas as pd
@@ -109,12 +109,26 @@ class ForecastProtocol:
     init_every_days: int = 1
     history_hours: tuple[int, ...] = (-6, 0)
     time_step_hours: int = 6
+    #: fields the scorer derives from the targets (:mod:`climbench.tasks.derived`), such as
+    #: ``total_precipitation_24hr`` from 6-hour accumulations (scored by SEEPS); added in
+    #: version 2 of the forecast specs, left out of the digest when empty
+    derived_fields: tuple[str, ...] = field(default=(), metadata={"digest_if_set": True})
 
     def check(self, spec: TaskSpec, fail: Fail) -> None:
-        """A headline lead must be one of the lead times."""
+        """A headline lead must be one of the lead times; a derived field must be known
+        and derivable from the targets at the protocol's time step."""
+        from climbench.tasks.derived import DERIVED_FIELDS
+
         lead = spec.headline.lead_hours
         if lead is not None and lead not in self.lead_hours:
             fail(f"headline lead {lead} h", f"one of the forecast lead times {self.lead_hours}")
+        targets = {f.name for f in spec.targets}
+        for name in self.derived_fields:
+            if name not in DERIVED_FIELDS:
+                fail(f"derived field {name!r}", f"one of {sorted(DERIVED_FIELDS)}")
+            problem = DERIVED_FIELDS[name].problem(targets, self.time_step_hours, self.lead_hours)
+            if problem:
+                fail(f"derived field {name!r}: {problem}", "a field derivable from the targets")
 
 
 @dataclass(frozen=True)
@@ -209,7 +223,10 @@ class TaskSpec:
         return f"{self.name}@{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The spec as plain data; fields added in later versions (``digest_if_set``
+        metadata) are left out while they keep their default, so older versions keep their
+        digest."""
+        return _without_unset(self, asdict(self))
 
     def digest(self) -> str:
         """sha256 (first 16 hex digits) of the canonical JSON of the whole protocol."""
@@ -277,12 +294,28 @@ class TaskSpec:
                     )
 
 
+def _without_unset(obj: Any, data: Any) -> Any:
+    """``data`` (``asdict(obj)``) without the ``digest_if_set`` fields still at their default."""
+    if not hasattr(obj, "__dataclass_fields__"):
+        return data
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if f.metadata.get("digest_if_set") and value == f.default:
+            del data[f.name]
+        elif f.name in data:
+            data[f.name] = _without_unset(value, data[f.name])
+    return data
+
+
 def kind_metrics(kind) -> tuple[str, ...]:
     """The metrics a task of ``kind`` can report: the registered scores whose statistics
     its scorer provides (:mod:`climbench.metrics.scores`), then its extra metrics."""
-    from climbench.metrics.scores import SCORES
+    from climbench.metrics.scores import SCORES, registered_quantities
 
-    means = tuple(s.name for s in SCORES.values() if set(s.statistics) <= set(kind.provides))
+    provided = set(kind.provides)
+    if kind.registered_statistics:
+        provided |= set(registered_quantities())
+    means = tuple(s.name for s in SCORES.values() if set(s.statistics) <= provided)
     return (*means, *kind.extra_metrics)
 
 
