@@ -278,7 +278,8 @@ def test_coordinate_found_by_cf_units(tmp_path: Path, make_dataset) -> None:
     assert ds["lat"].values.tolist() == [-10.0, 0.0, 10.0]
 
 
-def test_curvilinear_grid_refused(tmp_path: Path, make_dataset) -> None:
+def test_curvilinear_grid_opens_on_y_x(tmp_path: Path, make_dataset) -> None:
+    """2-D lat/lon open as a curvilinear grid (tests/test_real_layouts.py has the real ones)."""
     ds = make_dataset().drop_vars(["latitude", "longitude"])
     lat2d, lon2d = np.meshgrid([10.0, 0.0, -10.0], [-20.0, 0.0, 20.0, 40.0], indexing="ij")
     ds = ds.assign_coords(
@@ -287,8 +288,9 @@ def test_curvilinear_grid_refused(tmp_path: Path, make_dataset) -> None:
     )
     path = tmp_path / "curvilinear.nc"
     ds.to_netcdf(path)
-    with pytest.raises(CoordinateError, match="regrid"):
-        climbench.open_dataset(path)
+    opened = climbench.open_dataset(path)
+    assert opened["2m_temperature"].dims == ("time", "y", "x")
+    assert opened["lon"].values.min() >= 0  # wrapped to [0, 360)
 
 
 def test_duplicate_times(tmp_path: Path, make_dataset) -> None:

@@ -355,8 +355,9 @@ def test_station_data_are_named_as_such(tmp_path: Path) -> None:
     assert_names(info.value, path, "station", "1-D 'lat' (station: 3)", "not supported")
 
 
-def test_curvilinear_grid_names_its_2d_coordinates(tmp_path: Path) -> None:
-    """WRF-like: 2-D ``XLAT``/``XLONG`` on (south_north, west_east)."""
+def test_curvilinear_grid_opens_on_y_x(tmp_path: Path) -> None:
+    """WRF-like: 2-D ``XLAT``/``XLONG`` on (south_north, west_east), no projection: a
+    curvilinear grid (dims y, x; 2-D lat/lon), see tests/test_real_layouts.py."""
     lat2d, lon2d = np.meshgrid([10.0, 11.0, 12.0], [20.0, 21.0, 22.0, 23.0], indexing="ij")
     ds = grid_dataset().drop_vars(["lat", "lon"]).rename(lat="south_north", lon="west_east")
     ds = ds.assign_coords(
@@ -364,11 +365,9 @@ def test_curvilinear_grid_names_its_2d_coordinates(tmp_path: Path) -> None:
     )
     path = tmp_path / "curvilinear.nc"
     ds.to_netcdf(path)
-    with pytest.raises(CoordinateError) as info:
-        climbench.open_dataset(path)
-    assert_names(
-        info.value, path, "2-D 'XLAT' (south_north: 3, west_east: 4)", "2-D 'XLONG'", "regrid"
-    )
+    opened = climbench.open_dataset(path)
+    assert opened["2m_temperature"].dims[-2:] == ("y", "x")
+    np.testing.assert_array_equal(opened["lat"].values, lat2d)
 
 
 # --------------------------------------------------------------------------------------

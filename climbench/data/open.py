@@ -11,7 +11,7 @@ import dask
 import numpy as np
 import xarray as xr
 
-from climbench.data import formats, plausibility, schema, vocabulary
+from climbench.data import formats, overrides, plausibility, schema, vocabulary
 from climbench.data.remote import fetch
 from climbench.data.sources.base import detect
 from climbench.errors import CalendarError, DataFileError, DataValueError, VariableNotFoundError
@@ -25,6 +25,7 @@ def open_dataset(
     source: str | None = None,
     variables: Sequence[str] | None = None,
     units: Mapping[str, str] | None = None,
+    times: Sequence | None = None,
     chunks: dict | str | None = None,
     check_values: bool = False,
     valid_ranges: Mapping[str, tuple[float, float]] | None = None,
@@ -41,7 +42,10 @@ def open_dataset(
         source: force the source adapter (``"era5"``, ``"cmip6"``, ``"merra2"``, ``"cf"``)
             instead of detecting it.
         variables: keep only these (canonical names or any alias, e.g. ``"t2m"``).
-        units: override wrong or missing ``units`` attributes, e.g. ``{"tasmax": "degC"}``.
+        units: override wrong or missing ``units`` attributes, e.g. ``{"tasmax": "degC"}``;
+            also of coordinates, e.g. a hindcast's lead ``{"lead": "months"}``.
+        times: one datetime per step of the file's time dimension, for files whose times
+            are missing or not certain (:mod:`climbench.data.overrides`).
         chunks: dask chunks passed to xarray (``None`` keeps the engines' lazy arrays,
             ``"auto"`` or a dict for dask).
         check_values: also read the data (once) and refuse variables that are entirely NaN
@@ -71,6 +75,7 @@ def open_dataset(
             p,
             source=source,
             units=units,
+            times=times,
             chunks=chunks,
             sha256=sha256,
             allow_missing_chunks=allow_missing_chunks,
@@ -115,6 +120,7 @@ def _open_one(
     chunks: dict | str | None,
     sha256: str | None,
     allow_missing_chunks: bool,
+    times: Sequence | None = None,
 ) -> xr.Dataset:
     if formats.is_url(path):
         if path.rstrip("/").endswith(".zarr"):
@@ -141,6 +147,7 @@ def _open_one(
                 path, "source store", "allow_missing_chunks=True (CLI --allow-missing-chunks)"
             )
         raw = formats.open_raw(path, fmt, chunks)
+    raw = overrides.apply(raw, path, times=times, units=units)
     adapter = detect(path, raw, source)
     meta = adapter.metadata(path, raw)
     ds = schema.normalise_coords(adapter.adjust(raw, path), path)

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from climbench.data import layouts, vocabulary
 from climbench.data import units as units_mod
-from climbench.data import vocabulary
 from climbench.errors import (
     CoordinateError,
     SchemaError,
@@ -45,6 +45,7 @@ COORD_RENAMES = {
     "number": "member",
     "realization": "member",
     "ensemble": "member",
+    "member_id": "member",
 }
 # coordinates that only describe how a source was made; they block merging sources
 DROPPED_COORDS = (
@@ -66,7 +67,8 @@ DROPPED_VARS = (
     "lat_bounds",
     "lon_bounds",
 )
-CANONICAL_ORDER = ("time", "member", "level", "lat", "lon")
+# lat, lon on regular grids; y, x on curvilinear grids; station for station data
+CANONICAL_ORDER = ("time", "member", "level", "lat", "lon", "y", "x", "station")
 # (canonical name, CF units that identify it, CF standard name)
 AXES = (
     ("lat", ("degrees_north", "degree_north", "degrees_n"), "latitude"),
@@ -101,6 +103,9 @@ def normalise_coords(ds: xr.Dataset, path: str | None = None) -> xr.Dataset:
     per-station coordinates found), or when their values are not degrees (latitudes
     outside [-90, 90], longitudes outside [-360, 720]).
     """
+    other_layout = layouts.normalise(ds, path)  # curvilinear grids, stations, indices
+    if other_layout is not None:
+        return other_layout
     ds = ds.drop_vars([v for v in DROPPED_VARS if v in ds.variables])
     if "time_bnds" in ds.data_vars:
         ds = ds.set_coords("time_bnds")
@@ -192,8 +197,11 @@ def _grid_problem(source: xr.Dataset, ds: xr.Dataset, path: str | None) -> Coord
             path=path,
             expected=expected,
             found=described,
-            hint="grid the observations (or regrid them onto a regular grid) first; a "
-            "single point opens as a 1 x 1 grid when lat and lon are 1-element dimensions",
+            hint="mark the file as CF discrete sampling geometry (global attribute "
+            "featureType = 'timeSeries', station ids with cf_role = 'timeseries_id'), which "
+            "opens as station data, or read a table with climbench.data.stations."
+            "open_station_csv; a single point opens as a 1 x 1 grid when lat and lon are "
+            "1-element dimensions",
         )
     return CoordinateError(
         f"no usable {std} coordinate",
@@ -506,8 +514,16 @@ def validate(ds: xr.Dataset, name: str = "dataset") -> None:
     """Raise :class:`SchemaError` unless ``ds`` follows the canonical conventions.
 
     Checks coordinate names, order and units, dimension order, vocabulary units, and the
-    time axis. Values are not read.
+    time axis. Values are not read. Curvilinear, station and index datasets are checked
+    against their own layouts (:mod:`climbench.data.layouts`).
     """
+    problems = layouts.problems(ds)
+    if problems is None:
+        problems = _regular_grid_problems(ds)
+    _check_vars_and_time(ds, name, problems)
+
+
+def _regular_grid_problems(ds: xr.Dataset) -> list[str]:
     problems = []
     for axis in ("lat", "lon"):
         if axis not in ds.coords or ds[axis].ndim != 1:
@@ -522,6 +538,10 @@ def validate(ds: xr.Dataset, name: str = "dataset") -> None:
             problems.append("'lon' is not strictly ascending")
         if lon.size and (lon.min() < 0 or lon.max() >= 360):
             problems.append("'lon' is outside [0, 360)")
+    return problems
+
+
+def _check_vars_and_time(ds: xr.Dataset, name: str, problems: list[str]) -> None:
     if "level" in ds.dims:
         if ds["level"].attrs.get("units") != "hPa":
             problems.append(f"'level' units are {ds['level'].attrs.get('units')!r}, not 'hPa'")

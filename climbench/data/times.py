@@ -1,7 +1,9 @@
 """Times as text and back, in any calendar: datetime64 for the standard calendar, cftime
 objects for the others (noleap, 360_day, year 0101: DESIGN.md keeps calendars as they are).
 
-Used where times are stored as text (the tensor cache's sidecar) and read back.
+Used where times are stored as text (the tensor cache's sidecar) and read back, and by the
+source adapters that build a time axis from other variables (WRF ``Times``, decimal years,
+month leads).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import re
 
 import numpy as np
 
-from climbench.errors import CoordinateError
+from climbench.errors import CoordinateError, TimeAxisError
 
 _ISO = re.compile(r"^(-?\d+)-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2})(?::(\d{1,2})(?::(\d{1,2}))?)?)?$")
 
@@ -42,3 +44,72 @@ def parse_time(text: str, calendar: str) -> np.datetime64 | object:
         )
     parts = [int(p) if p else 0 for p in match.groups()]
     return cftime.datetime(*parts, calendar=calendar)
+
+
+# --------------------------------------------------------------------------------------
+# time axes built from other variables (WRF ``Times``, decimal years, reference + lead)
+# --------------------------------------------------------------------------------------
+
+_WRF_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})_(\d{2}):(\d{2}):(\d{2})$")
+
+
+def wrf_times(chars: np.ndarray, path: str | None = None) -> np.ndarray:
+    """datetime64 times from WRF's character variable ``Times`` (``2005-08-28_12:00:00``).
+
+    xarray reads the ``(Time, DateStrLen)`` char array as byte strings; every entry must
+    match WRF's format exactly, otherwise :class:`TimeAxisError` (a partial parse would
+    shift steps silently).
+    """
+    texts = [t.decode() if isinstance(t, bytes) else str(t) for t in np.ravel(chars)]
+    bad = [t for t in texts if not _WRF_TIME.match(t.strip())]
+    if bad:
+        raise TimeAxisError(
+            "cannot read WRF times",
+            path=path,
+            variable="Times",
+            expected="strings such as 2005-08-28_12:00:00",
+            found=f"{bad[:3]}",
+            hint="pass times=[...] (one datetime per step) to open_dataset",
+        )
+    return np.array([t.strip().replace("_", "T") for t in texts], dtype="datetime64[ns]")
+
+
+def decimal_year_months(values: np.ndarray, path: str | None = None, name: str = "time"):
+    """Month-start datetime64 times from decimal years that sit on months.
+
+    ``1880.0417`` is ``1880 + 0.5 / 12``: the middle of January 1880 in the usual
+    ``year + (month - 0.5) / 12`` convention, and ``1880.0`` the start of January. The
+    conversion is certain only when every value is on a month centre (or every value on a
+    month start) to within 1e-6 years (30 s); then the month is returned as its first day.
+    Anything else (days, irregular fractions) raises :class:`TimeAxisError`, naming the
+    ``times=`` override.
+    """
+    values = np.asarray(values, dtype=float)
+    months = values * 12.0
+    for offset in (0.5, 0.0):
+        index = np.round(months - offset)
+        if values.size and np.all(np.abs(months - offset - index) < 12e-6):
+            years, month0 = np.divmod(index.astype(np.int64), 12)
+            text = [f"{y:04d}-{m + 1:02d}-01" for y, m in zip(years, month0, strict=True)]
+            return np.array(text, dtype="datetime64[ns]")
+    raise TimeAxisError(
+        "decimal years that are not on months: the dates are not certain",
+        path=path,
+        variable=name,
+        expected="decimal years on month centres (year + (month - 0.5) / 12) or month starts",
+        found=f"values {values[:3].tolist()}..." if values.size else "no values",
+        hint=f"pass times=[...] (one datetime per '{name}' step) to open_dataset",
+    )
+
+
+def add_months(times: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """``times[:, None] + months[None, :]`` in calendar months, as datetime64[ns].
+
+    The valid times of a hindcast whose leads are whole months (a month is no fixed
+    timedelta): the month is advanced and the offset within the month is kept.
+    """
+    times = np.asarray(times, dtype="datetime64[ns]")
+    month_start = times.astype("datetime64[M]")
+    within = times - month_start.astype("datetime64[ns]")
+    shifted = month_start[:, None] + np.asarray(months, dtype="timedelta64[M]")[None, :]
+    return shifted.astype("datetime64[ns]") + within[:, None]

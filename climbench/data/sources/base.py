@@ -1,7 +1,8 @@
 """The source-adapter interface and the registry that detects a file's source.
 
-An adapter knows what is particular to one family of files (ERA5, CMIP6, MERRA-2, generic
-CF): how to recognise it, which metadata its paths and attributes carry, and which quirks
+An adapter knows what is particular to one family of files (ERA5, CMIP6, MERRA-2, WRF,
+ECMWF ensembles, curvilinear CF grids such as CORDEX and NEMO, hindcasts, station files,
+generic CF): how to recognise it, which metadata its paths and attributes carry, and which quirks
 to undo before the shared normalisation in :mod:`climbench.data.schema`. Adding a source is
 one new module plus one line in :data:`ADAPTERS`.
 """
@@ -37,10 +38,26 @@ class SourceAdapter:
 def registry() -> dict[str, SourceAdapter]:
     """Adapters by name, in detection order (the generic one last)."""
     from climbench.data.sources.cmip6 import CMIP6Adapter
+    from climbench.data.sources.curvilinear import CurvilinearAdapter
+    from climbench.data.sources.ecmwf_ens import ECMWFEnsembleAdapter
     from climbench.data.sources.era5 import ERA5Adapter
+    from climbench.data.sources.hindcast import HindcastAdapter
     from climbench.data.sources.merra2 import MERRA2Adapter
+    from climbench.data.sources.stations import SingleStationAdapter, TimeSeriesAdapter
+    from climbench.data.sources.wrf import WRFAdapter
 
-    adapters = [CMIP6Adapter(), MERRA2Adapter(), ERA5Adapter(), SourceAdapter()]
+    adapters = [
+        WRFAdapter(),
+        TimeSeriesAdapter(),
+        SingleStationAdapter(),
+        CMIP6Adapter(),
+        CurvilinearAdapter(),  # before ERA5: CORDEX runs driven by ERA-Interim name it
+        MERRA2Adapter(),
+        ECMWFEnsembleAdapter(),
+        ERA5Adapter(),
+        HindcastAdapter(),
+        SourceAdapter(),
+    ]
     return {a.name: a for a in adapters}
 
 
