@@ -10,8 +10,17 @@ Entry points:
 
 from climbench.data.open import open_dataset
 from climbench.data.prepare import prepare
+from climbench.datasets.download import download
 from climbench.evaluation import evaluate
 from climbench.tasks import get_task, task_names
 from climbench.version import __version__
 
-__all__ = ["evaluate", "get_task", "open_dataset", "prepare", "task_names", "__version__"]
+__all__ = [
+    "download",
+    "evaluate",
+    "get_task",
+    "open_dataset",
+    "prepare",
+    "task_names",
+    "__version__",
+]

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from climbench.data.synthetic.cli import synth_app
+from climbench.datasets.cli import datasets_app
 from climbench.errors import ClimbenchError
 from climbench.evaluation_cli import compare_command, evaluate_command
 from climbench.tasks.cli import tasks_app
@@ -27,6 +28,7 @@ data_app = typer.Typer(help="Open, inspect, regrid and prepare data.", no_args_i
 app.add_typer(data_app, name="data")
 data_app.add_typer(synth_app, name="synth")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(datasets_app, name="datasets")
 app.command("evaluate")(evaluate_command)
 app.command("compare")(compare_command)
 app.command("train")(train_command)

@@ -61,6 +61,9 @@ KINDS = {
     "climatology": "climatology store",
     "emulation-store": "emulation store",
     "tensor-cache": "tensor cache",
+    "leaderboard-site": "leaderboard site",
+    "dataset-download": "dataset download folder",
+    "dataset-subset": "downloaded dataset subset",
 }
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<what>partial|old)-(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
 _TMP_FILE = re.compile(r"^\.(?P<name>.+)\.tmp-(?:(?P<pid>\d+)-)?[0-9a-f]{8}$")
