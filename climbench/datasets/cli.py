@@ -47,9 +47,8 @@ def datasets_show(name: str = typer.Argument(..., help="Card name, e.g. wb2-era5
     out = console.print
     out(f"[bold]{card.name}[/] v{card.version}: {escape(card.title)}")
     out(f"provider: {escape(card.provider)}")
-    out(
-        f"access: {card.method} {escape(card.endpoint)} (override: --endpoint or ${card.endpoint_env})"
-    )
+    out(f"access: {card.method} {escape(card.endpoint)}")
+    out(f"  point it elsewhere with --endpoint or ${card.endpoint_env}")
     table = Table("canonical", "native", "units", "levels")
     for var in card.variables:
         table.add_row(var.canonical, var.native, var.units, "yes" if var.levels else "")

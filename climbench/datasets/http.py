@@ -27,8 +27,9 @@ import requests
 
 from climbench.errors import ConfigError, DataFileError, StoreError
 
-#: bytes per read from the network and per write to disk (the resume granularity)
-BLOCK = 1 << 20
+#: bytes per read from the network and per write to disk: the resume granularity (a
+#: broken connection loses at most the block in flight)
+BLOCK = 1 << 16
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 
@@ -56,10 +57,10 @@ def parse_checksum(text: str) -> tuple[str, str]:
 
 
 def file_digest(path: str | os.PathLike, algo: str = "sha256") -> str:
-    """Hex digest of a file, read in :data:`BLOCK` blocks."""
+    """Hex digest of a file, read in 1 MiB blocks."""
     digest = hashlib.new(algo)
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(BLOCK), b""):
+        for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
@@ -227,6 +228,8 @@ def _stream(response: requests.Response, part: Path, offset: int, on_bytes) -> i
                 written += len(block)
                 if on_bytes is not None:
                     on_bytes(len(block))
+    except requests.RequestException:
+        raise  # a broken stream (an OSError too): resumed by the caller
     except OSError as err:
         raise StoreError(
             "cannot write the download" + (" (disk full)" if err.errno == errno.ENOSPC else ""),

@@ -81,33 +81,47 @@ class ZarrPlan:
         return sum(len(a.keys) * a.chunk_bytes for a in self.arrays)
 
 
-def filesystem(endpoint: str) -> tuple[fsspec.AbstractFileSystem, str]:
-    """The fsspec file system and root path of a store URL (``gs://`` anonymous, or at
-    ``$CLIMBENCH_GCS_ENDPOINT``)."""
+def storage_options(endpoint: str) -> dict[str, Any]:
+    """fsspec options of a store URL: ``gs://`` anonymous, or at ``$CLIMBENCH_GCS_ENDPOINT``."""
     options: dict[str, Any] = {}
     if endpoint.startswith(("gs://", "gcs://")):
         options["token"] = "anon"
         if os.environ.get(GCS_ENDPOINT_ENV):
             options["endpoint_url"] = os.environ[GCS_ENDPOINT_ENV]
+    return options
+
+
+def filesystem(endpoint: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The fsspec file system and root path of a store URL."""
     try:
-        fs, root = fsspec.core.url_to_fs(endpoint, **options)
+        fs, root = fsspec.core.url_to_fs(endpoint, **storage_options(endpoint))
     except ImportError as err:
-        raise ConfigError(
-            "a package for this store is missing",
-            path=endpoint,
-            expected="gcsfs for gs:// stores",
-            found=str(err),
-            hint='pip install "climbench[download]"',
-        ) from err
+        raise _missing_package(endpoint, err) from err
     return fs, root.rstrip("/")
+
+
+def _missing_package(endpoint: str, err: ImportError) -> ConfigError:
+    return ConfigError(
+        "a package for this store is missing",
+        path=endpoint,
+        expected="gcsfs for gs:// stores",
+        found=str(err),
+        hint='pip install "climbench[download]"',
+    )
 
 
 def plan(card: Card, selection: Selection, endpoint: str) -> ZarrPlan:
     """Read the store's metadata and coordinates and list the chunks covering ``selection``."""
-    fs, root = filesystem(endpoint)
     try:
-        store = zarr.storage.FsspecStore(fs=_async(fs), path=root, read_only=True)
+        if "://" in endpoint and not endpoint.startswith("file://"):
+            store = zarr.storage.FsspecStore.from_url(
+                endpoint, storage_options=storage_options(endpoint), read_only=True
+            )
+        else:
+            store = zarr.storage.LocalStore(endpoint.removeprefix("file://"), read_only=True)
         group = zarr.open_group(store, mode="r")
+    except ImportError as err:
+        raise _missing_package(endpoint, err) from err
     except FileNotFoundError as err:
         raise DataFileError(
             "no Zarr store at the endpoint",
@@ -144,15 +158,6 @@ def plan(card: Card, selection: Selection, endpoint: str) -> ZarrPlan:
         ranges = [index.get(d) if name in native else None for d in dims_of[name]]
         plans.append(_array_plan(name, arr, dims_of[name], ranges))
     return ZarrPlan(endpoint, metadata, plans, native, notes)
-
-
-def _async(fs: fsspec.AbstractFileSystem) -> fsspec.AbstractFileSystem:
-    """The async flavour that zarr's FsspecStore needs (http and gcs are async already)."""
-    if getattr(fs, "async_impl", False):
-        return fs
-    from fsspec.implementations.asyn_wrapper import AsyncFileSystemWrapper
-
-    return AsyncFileSystemWrapper(fs)
 
 
 def _dims(arr: zarr.Array) -> tuple[str, ...]:
