@@ -16,6 +16,7 @@ from climbench.data.synthetic.cli import synth_app
 from climbench.datasets.cli import datasets_app
 from climbench.errors import ClimbenchError
 from climbench.evaluation_cli import compare_command, evaluate_command
+from climbench.leaderboard.cli import leaderboard_app
 from climbench.tasks.cli import tasks_app
 from climbench.training_cli import predict_command, train_command
 
@@ -28,6 +29,7 @@ data_app = typer.Typer(help="Open, inspect, regrid and prepare data.", no_args_i
 app.add_typer(data_app, name="data")
 data_app.add_typer(synth_app, name="synth")
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(leaderboard_app, name="leaderboard")
 app.add_typer(datasets_app, name="datasets")
 app.command("evaluate")(evaluate_command)
 app.command("compare")(compare_command)

@@ -1,0 +1,215 @@
+"""Ranks with ties, scorecards and the noise floor, from entries of one task version.
+
+Ranks (the headline score of the task spec: metric, field, region, lead). The ranked
+entries are those neither retracted, superseded nor noise floors. They are sorted by
+their headline value (best first). The best entry leads group 1; every entry whose paired
+bootstrap difference from the leader (the scorer's
+:func:`~climbench.evaluation.aggregate.paired_difference` on the entries' per-sample
+statistics: same resamples of the same test samples, 95% interval) includes zero shares
+its rank. The best entry not yet placed leads the next group, with the rank of its
+position in the sorted list (competition ranking: 1, 1, 3), and so on. An entry without
+comparable samples gets a rank of its own.
+
+Scorecards (WeatherBench 2 style): per entry, field and lead, the % difference of RMSE
+from a reference entry (``(m - r) / r``; for ACC the difference of ``1 - ACC``, so
+negative is better for both), the absolute value, and whether the paired difference is
+significant (its interval excludes zero); the cells that are not significant are greyed.
+
+Noise floor: the headline score of the task's ``noise-floor`` entry (the forced response
+against the finite-ensemble target). An entry scoring better than it is flagged: no
+emulator can be expected to beat the forced response, so a better score is chance or
+leakage (Lütjens et al., ClimateBench).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from climbench.evaluation.aggregate import paired_difference
+from climbench.evaluation.forecast import SampleStatistics
+from climbench.leaderboard.samples import decode_samples
+
+#: resamples of the paired bootstraps behind ranks and scorecards
+RESAMPLES = 1000
+#: scorecard metrics, when the task scores them
+SCORECARD_METRICS = ("rmse", "acc")
+
+
+def results_frame(entry: dict) -> pd.DataFrame:
+    """An entry's results as the scorer's tidy table (with task, version and model)."""
+    table = pd.DataFrame(entry["results"])
+    for column in ("level", "lead_hours", "value", "ci_low", "ci_high"):
+        table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
+    table.insert(0, "model", entry["model"]["name"])
+    table.insert(0, "version", entry["task"]["version"])
+    table.insert(0, "task", entry["task"]["name"])
+    return table
+
+
+def field_name(variable: str, level) -> str:
+    """``geopotential_500`` for a level field, the variable otherwise (as ``Field.name``)."""
+    return str(variable) if level is None or level != level else f"{variable}_{float(level):g}"
+
+
+def score_index(entry: dict) -> dict[tuple, tuple[float, float | None, float | None]]:
+    """``(field, metric, region, lead_hours or None) -> (value, ci_low, ci_high)`` of an
+    entry: constant-time look-ups for tables, scorecards and charts."""
+    cached = entry.get("_index")
+    if cached is not None:
+        return cached
+    r = entry["results"]
+    index = {}
+    for i in range(len(r["value"])):
+        lead = r["lead_hours"][i]
+        key = (field_name(r["variable"][i], r["level"][i]), r["metric"][i], r["region"][i],
+               None if lead is None else float(lead))  # fmt: skip
+        index[key] = (r["value"][i], r["ci_low"][i], r["ci_high"][i])
+    entry["_index"] = index
+    return index
+
+
+def lookup(entry: dict, field: str, metric: str, region: str, lead) -> tuple | None:
+    """``(value, ci_low, ci_high)`` of one score of an entry, or None."""
+    value = score_index(entry).get((field, metric, region, None if lead is None else float(lead)))
+    return None if value is None or value[0] is None else value
+
+
+@dataclass
+class Ranked:
+    """One entry's place on its task's board."""
+
+    entry: dict
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    rank: int | None = None
+    tied_with_leader: bool = False
+    status: str = "ranked"  # ranked, retracted, superseded, noise-floor
+    notes: list[str] = field(default_factory=list)
+
+
+def _samples(entry: dict) -> SampleStatistics | None:
+    section = entry.get("samples")
+    return decode_samples(section, entry["id"]) if section else None
+
+
+def _different(
+    a: dict, b: dict, spec, metric: str, field_name: str, lead, region: str, cache: dict
+):
+    """Whether ``a`` and ``b`` differ significantly at one score (None: not comparable)."""
+    sa = cache.setdefault(a["id"], _samples(a))
+    sb = cache.setdefault(b["id"], _samples(b))
+    if sa is None or sb is None or field_name not in sa.values or field_name not in sb.values:
+        return None
+    if not np.array_equal(sa.samples, sb.samples) or list(sa.regions) != list(sb.regions):
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        diff = paired_difference(sa, sb, metric, field_name, RESAMPLES)
+    sel = diff.region == region
+    sel &= diff.lead_hours.isna() if lead is None else (diff.lead_hours == float(lead))
+    return bool(diff[sel].significant.iloc[0]) if sel.any() else None
+
+
+def rank_entries(entries: list[dict], spec, retracted: dict[str, dict]) -> list[Ranked]:
+    """Every entry of one task version with its status and rank (module docstring)."""
+    h = spec.headline
+    superseded = {e["supersedes"] for e in entries if e.get("supersedes")}
+    out = []
+    for e in entries:
+        row = lookup(e, h.field, h.metric, h.region, h.lead_hours)
+        item = Ranked(e, *(row if row is not None else (None, None, None)))
+        if e["id"] in retracted:
+            item.status = "retracted"
+            item.notes.append("retracted: " + str(retracted[e["id"]].get("reason", "")))
+        elif e["id"] in superseded:
+            item.status = "superseded"
+        elif e["model"].get("type") == "noise-floor":
+            item.status = "noise-floor"
+        out.append(item)
+    sign = -1.0 if h.higher_is_better else 1.0
+    ranked = sorted(
+        (r for r in out if r.status == "ranked" and r.value is not None and np.isfinite(r.value)),
+        key=lambda r: (sign * r.value, r.entry["model"]["name"], r.entry["id"]),
+    )
+    cache: dict = {}
+    position = {id(r): i + 1 for i, r in enumerate(ranked)}
+    for r in ranked:
+        if r.rank is not None:
+            continue
+        r.rank = position[id(r)]
+        for other in ranked:
+            if other.rank is None:
+                differs = _different(
+                    other.entry, r.entry, spec, h.metric, h.field, h.lead_hours, h.region, cache
+                )
+                if differs is False:
+                    other.rank = r.rank
+                    other.tied_with_leader = True
+    floor = next((r for r in out if r.status == "noise-floor" and r.value is not None), None)
+    if floor is not None:
+        for r in ranked:
+            if sign * r.value < sign * floor.value:
+                r.notes.append(
+                    f"scores better than the noise floor ({floor.value:.4g}): chance or leakage"
+                )
+    return out
+
+
+@dataclass
+class Cell:
+    """One scorecard cell."""
+
+    value: float
+    percent: float
+    significant: bool | None
+
+
+def scorecard(
+    board: list[Ranked], spec, reference: dict
+) -> tuple[list[str], list[tuple[str, str, float | None]], dict[tuple[str, str], dict]]:
+    """``(metrics, columns, cells)``: columns are ``(field, metric, lead)``; cells are keyed
+    by ``(entry id, column key)`` (``field|metric|lead``) and hold :class:`Cell`."""
+    section = reference.get("samples") or {}
+    leads = section.get("lead_hours") or [None]
+    have = {key[1] for key in score_index(reference)}
+    metrics = [m for m in SCORECARD_METRICS if m in have] or [spec.headline.metric]
+    columns = []
+    for metric in metrics:
+        for f in spec.targets:
+            for lead in leads:
+                if lookup(reference, f.name, metric, "global", lead) is not None:
+                    columns.append((f.name, metric, lead))
+    cache: dict = {}
+    cells: dict = {}
+    for item in board:
+        if item.status not in ("ranked", "noise-floor"):
+            continue
+        for name, metric, lead in columns:
+            row = lookup(item.entry, name, metric, "global", lead)
+            ref = lookup(reference, name, metric, "global", lead)
+            if row is None or ref is None:
+                continue
+            m, r = float(row[0]), float(ref[0])
+            if metric == "acc":
+                m_err, r_err = 1 - m, 1 - r
+            else:
+                m_err, r_err = m, r
+            percent = 100.0 * (m_err - r_err) / r_err if r_err else float("nan")
+            significant = None
+            if item.entry["id"] != reference["id"]:
+                significant = _different(
+                    item.entry, reference, spec, metric, name, lead, "global", cache
+                )
+            cells[(item.entry["id"], column_key(name, metric, lead))] = Cell(
+                m, percent, significant
+            )
+    return metrics, columns, cells
+
+
+def column_key(name: str, metric: str, lead) -> str:
+    return f"{name}|{metric}|{'' if lead is None else f'{lead:g}'}"

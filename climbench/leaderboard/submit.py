@@ -1,0 +1,148 @@
+"""``submit``: score predictions with the official scorer and write one leaderboard entry.
+
+The only writer of entries. It reads the model card, refuses a duplicate (the same task
+version, model name and revision, or the same predictions digest) and a ``supersedes``
+that names no entry of the task *before* scoring, then validates and scores the
+predictions with :func:`climbench.evaluate` (the scorer's own validation: a file the
+scorer refuses is never an entry), computes the flags, error maps and spectra, and writes
+the entry atomically to a new file; an existing entry file is never replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from climbench.errors import ConfigError, SchemaError
+from climbench.evaluation import evaluate
+from climbench.evaluation.aggregate import BOOTSTRAP_SEED, SCORE_COLUMNS
+from climbench.evaluation.evaluate import open_predictions
+from climbench.io import write_json_atomic
+from climbench.leaderboard import card as cards
+from climbench.leaderboard import diagnostics, provenance, store
+from climbench.leaderboard.flags import compute_flags
+from climbench.leaderboard.samples import encode_samples
+from climbench.leaderboard.schema import SCHEMA, entry_digest, validate_entry
+from climbench.tasks import Task, get_task
+from climbench.version import __version__
+
+#: bootstrap resamples of every entry's intervals (``verify`` rescores with the same)
+RESAMPLES = 1000
+
+
+def results_columns(table: pd.DataFrame) -> dict[str, list]:
+    """One model's tidy results, column-wise, as JSON-ready lists (NaN as None)."""
+    out: dict[str, list[Any]] = {}
+    for column in SCORE_COLUMNS:
+        values = table[column].tolist()
+        out[column] = [None if (isinstance(v, float) and v != v) else v for v in values]
+    out["n_samples"] = [int(v) for v in out["n_samples"]]
+    return out
+
+
+def score(predictions: str | os.PathLike, task: Task, name: str, resamples: int = RESAMPLES):
+    """The official scores of one predictions file, without the reference baselines."""
+    return evaluate(predictions, task, model=name, baselines=False, resamples=resamples)
+
+
+def submit(
+    predictions: str | os.PathLike,
+    task: Task | str,
+    card: str | os.PathLike | dict,
+    *,
+    root: str | os.PathLike | None = None,
+    supersedes: str | None = None,
+    data_root: str | os.PathLike | None = None,
+) -> Path:
+    """Score ``predictions`` on ``task`` and write its entry under ``root``; returns the
+    entry's path (see the module docstring)."""
+    root = Path(root) if root is not None else store.default_root()
+    task = get_task(task, data_root) if isinstance(task, str) else task
+    model = cards.load_card(card) if not isinstance(card, dict) else cards.check_card(card)
+    sha = provenance.predictions_sha256(predictions)
+    eid = store.entry_id(model["name"], model["revision"], sha)
+    _refuse_duplicates(root, task, model, sha, supersedes)
+    results = score(predictions, task, model["name"])
+    name = model["name"]
+    table = results.table[results.table.model == name]
+    stats = results.statistics[name]
+    dataset = open_predictions(predictions)
+    spec = task.spec
+    entry = {
+        "schema": SCHEMA,
+        "id": eid,
+        "task": {"name": spec.name, "version": spec.version, "digest": spec.digest()},
+        "model": model,
+        "provenance": {
+            "climbench_version": __version__,
+            "git_commit": provenance.git_commit(),
+            "predictions_sha256": sha,
+            "predictions_name": Path(predictions).name[: cards.DEFAULT_LIMIT],
+            "scorer": {
+                "function": "climbench.evaluate",
+                "resamples": RESAMPLES,
+                "bootstrap_seed": BOOTSTRAP_SEED,
+            },
+            "submitted": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        },
+        "supersedes": supersedes,
+        "flags": compute_flags(model, spec, table, dataset),
+        "results": results_columns(table),
+        "samples": encode_samples(stats, spec.headline.region, spec.headline.lead_hours),
+        "maps": diagnostics.error_maps(dataset, task),
+        "spectra": diagnostics.spectra(stats, task),
+    }
+    entry["digest"] = entry_digest(entry)
+    path = store.entry_path(root, spec.name, spec.version, eid)
+    validate_entry(entry, path)
+    if path.exists():
+        raise SchemaError(
+            "an entry with this id exists",
+            path=path,
+            expected="a new entry",
+            found="an existing entry file (entries are never replaced)",
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, entry)
+    return path
+
+
+def _refuse_duplicates(root: Path, task: Task, model: dict, sha: str, supersedes) -> None:
+    spec = task.spec
+    same_task = [
+        e
+        for e in store.load_entries(root)
+        if e.get("task", {}).get("name") == spec.name
+        and e.get("task", {}).get("version") == spec.version
+    ]
+    for e in same_task:
+        m = e.get("model", {})
+        if (m.get("name"), m.get("revision")) == (model["name"], model["revision"]):
+            raise ConfigError(
+                "this model revision already has an entry on this task",
+                path=root,
+                variable="revision",
+                expected="a new revision (a change is a new entry that supersedes the old)",
+                found=f"entry {e.get('id')} for {model['name']} revision {model['revision']}",
+                hint=f"set a new revision in the card and pass --supersedes {e.get('id')}",
+            )
+        if e.get("provenance", {}).get("predictions_sha256") == sha:
+            raise ConfigError(
+                "these predictions already have an entry",
+                path=root,
+                variable="predictions_sha256",
+                expected="predictions not submitted before",
+                found=f"entry {e.get('id')} has the same predictions digest {sha[:12]}",
+            )
+    if supersedes is not None and supersedes not in {e.get("id") for e in same_task}:
+        raise ConfigError(
+            "--supersedes names no entry of this task",
+            path=root,
+            variable="supersedes",
+            expected=f"the id of an entry of {spec.id}",
+            found=repr(supersedes),
+        )
