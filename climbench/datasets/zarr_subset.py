@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,11 @@ from climbench.io import atomic_directory
 #: ``STORAGE_EMULATOR_HOST`` (gcsfs' own) works too
 GCS_ENDPOINT_ENV = "CLIMBENCH_GCS_ENDPOINT"
 MIRROR = ".chunks"
+
+# WeatherBench 2, ARCO and CMIP6 buckets are flat: gcsfs' experimental zonal / hierarchical
+# bucket detection (a gRPC lookup per bucket, retried while it fails) only slows anonymous
+# reads and hangs against mirrors and emulators; a user who needs it sets the variable.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 
 @dataclass
@@ -290,7 +295,7 @@ def fetch_chunks(
     for key, data in zplan.metadata.items():
         _write_atomic(mirror / key, data)
         stats.checksums[key] = hashlib.sha256(data).hexdigest()
-    absent_list = mirror / ".absent"
+    absent_list = mirror.with_name(mirror.name + ".absent")  # beside it: not a Zarr node
     absent = set(absent_list.read_text().split()) if absent_list.exists() else set()
 
     def one(key: str) -> None:
@@ -316,11 +321,12 @@ def fetch_chunks(
             on_chunk(len(data or b""))
 
     keys = [k for a in zplan.arrays for k in a.keys]
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for _ in pool.map(one, keys):
-                pass
+        for future in as_completed([pool.submit(one, key) for key in keys]):
+            future.result()  # the first failure stops the fetch (the rest is not started)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         _write_atomic(absent_list, "\n".join(sorted(absent)).encode())
     return stats
 
@@ -404,4 +410,6 @@ def write_subset(
 
 
 def remove_mirror(mirror: Path) -> None:
+    """Remove the raw chunk mirror (and its list of absent chunks) once the subset is written."""
     shutil.rmtree(mirror, ignore_errors=True)
+    mirror.with_name(mirror.name + ".absent").unlink(missing_ok=True)

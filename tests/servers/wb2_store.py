@@ -40,3 +40,17 @@ def build_eda_levels(shared_data: Path, dest: Path) -> Path:
         ds[name].encoding = {"chunks": (1, 1, ds.sizes["longitude"], ds.sizes["latitude"])}
     ds.to_zarr(dest, mode="w-", zarr_format=2, consolidated=True)
     return dest
+
+
+OETZTAL_T2M = "OGGM+oggm-sample-data/test-workflow/climate/sel_era5_monthly_t2m_1979-2018.nc"
+
+
+def build_monthly_t2m(shared_data: Path, dest: Path, time_chunk: int = 12) -> Path:
+    """ERA5 monthly 2 m temperature over the Oetztal Alps, 1979-2018 (480 months, 4 x 4),
+    one year per chunk, dims ``(time, longitude, latitude)``: years select chunks."""
+    with xr.open_dataset(shared_data / OETZTAL_T2M) as raw:
+        ds = raw[["t2m"]].rename(t2m="2m_temperature").load()
+    ds = ds.transpose("time", "longitude", "latitude")
+    ds["2m_temperature"].encoding = {"chunks": (time_chunk, 4, 4)}
+    ds.to_zarr(dest, mode="w-", zarr_format=2, consolidated=True)
+    return dest

@@ -1,0 +1,183 @@
+"""Zarr subsets of WeatherBench-2-layout stores built from real ERA5 files, read over HTTP
+(a loopback server) and over a GCS emulator through gcsfs: only the covering chunks are
+fetched, the result is canonical and equal to the source, and an interrupted fetch
+resumes without fetching any chunk twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+import zarr
+from typer.testing import CliRunner
+
+import climbench
+from climbench.cli import app
+from climbench.datasets import zarr_subset
+from climbench.datasets.card import card_from_dict
+from climbench.datasets.manifest import MANIFEST, verify
+from climbench.errors import ConfigError, DataFileError
+from tests.servers.gcs import gcs_emulator
+from tests.servers.http_files import FileServer
+from tests.servers.wb2_store import build_eda_levels, build_monthly_t2m, build_uk_t2m
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def stores(shared_data, tmp_path_factory):
+    root = tmp_path_factory.mktemp("www")
+    build_monthly_t2m(shared_data, root / "monthly.zarr")
+    build_eda_levels(shared_data, root / "eda.zarr")
+    build_uk_t2m(shared_data, root / "uk.zarr")
+    return root
+
+
+@pytest.fixture
+def server(stores):
+    server = FileServer(stores)
+    yield server
+    server.close()
+
+
+def wb2_card(name: str = "wb2-era5-5.625"):
+    data = yaml.safe_load((REPO / f"climbench/datasets/cards/{name}.yaml").read_text())
+    return card_from_dict(data, name)
+
+
+def chunk_requests(server: FileServer, store: str, array: str) -> list[str]:
+    prefix = f"/{store}/{array}/"
+    return [
+        r.path.removeprefix(prefix)
+        for r in server.log
+        if r.path.startswith(prefix) and r.status == 200 and r.path[-1].isdigit()
+    ]
+
+
+def test_years_fetch_only_their_chunks(server, stores, tmp_path) -> None:
+    out = climbench.download(
+        wb2_card(),
+        variables=["2m_temperature"],
+        years="2000-2004",
+        out=tmp_path / "dl",
+        endpoint=server.url_of("monthly.zarr"),
+    )
+    # one year per chunk: chunks 21..25 along time, one along longitude and latitude
+    assert sorted(chunk_requests(server, "monthly.zarr", "2m_temperature")) == [
+        f"{i}.0.0" for i in range(21, 26)
+    ]
+    ds = climbench.open_dataset(out / "wb2-era5-5.625.zarr")
+    src = climbench.open_dataset(stores / "monthly.zarr").sel(time=slice("2000", "2004"))
+    assert ds.sizes == {"time": 60, "lat": 4, "lon": 4}
+    assert list(ds["lat"].values) == sorted(ds["lat"].values)  # canonical: ascending
+    np.testing.assert_array_equal(ds["2m_temperature"].values, src["2m_temperature"].values)
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["source"]["chunks_fetched"] == 5 + 3  # and the time, lat, lon coordinates
+    assert manifest["request"]["years"] == [2000, 2004]
+    assert verify(out)[1] == []
+    assert not (out / zarr_subset.MIRROR).exists()
+
+
+def test_bytes_fetched_are_the_covering_chunks(server, stores, tmp_path) -> None:
+    climbench.download(
+        wb2_card(), variables=["2m_temperature"], years="2019", out=tmp_path / "dl",
+        endpoint=server.url_of("uk.zarr"),
+    )  # fmt: skip
+    chunks = sorted((stores / "uk.zarr" / "2m_temperature").glob("[0-9]*"))
+    covering = sum(p.stat().st_size for p in chunks)
+    sent = sum(
+        r.sent
+        for r in server.log
+        if r.path.startswith("/uk.zarr/2m_temperature/") and r.path[-1].isdigit()
+    )
+    assert sent == covering
+    assert server.bytes_sent() <= 1.1 * covering  # metadata and coordinates included
+
+
+def test_level_selection_reads_only_that_level(server, stores, tmp_path) -> None:
+    out = climbench.download(
+        wb2_card(), variables=["geopotential"], levels=[500], years="2017",
+        out=tmp_path / "dl", endpoint=server.url_of("eda.zarr"),
+    )  # fmt: skip
+    levels = zarr.open_group(stores / "eda.zarr", mode="r")["level"][:].tolist()  # as stored
+    keys = chunk_requests(server, "eda.zarr", "geopotential")
+    assert keys and {k.split(".")[1] for k in keys} == {str(levels.index(500))}
+    ds = climbench.open_dataset(out / "wb2-era5-5.625.zarr")
+    assert ds["level"].values.tolist() == [500] and ds.sizes["time"] == 4
+    src = climbench.open_dataset(stores / "eda.zarr")["geopotential"].sel(level=[500])
+    np.testing.assert_allclose(ds["geopotential"].values, src.values)
+
+
+def test_interrupted_fetch_resumes_with_the_missing_chunks(server, tmp_path) -> None:
+    card = wb2_card()
+    url = server.url_of("monthly.zarr")
+    server.faults.fail_after = 12  # metadata, coordinates and a few chunks, then 500s
+    with pytest.raises(DataFileError, match="cannot read the remote store"):
+        climbench.download(card, variables=["2m_temperature"], out=tmp_path / "dl",
+                           endpoint=url, jobs=1)  # fmt: skip
+    assert not (tmp_path / "dl" / MANIFEST).exists()
+    first = set(chunk_requests(server, "monthly.zarr", "2m_temperature"))
+    assert 0 < len(first) < 40
+    server.faults.fail_after = None
+    server.log.clear()
+    out = climbench.download(card, variables=["2m_temperature"], out=tmp_path / "dl", endpoint=url)
+    second = set(chunk_requests(server, "monthly.zarr", "2m_temperature"))
+    assert first.isdisjoint(second) and len(first | second) == 40
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["source"]["chunks_reused"] == len(first) + 3  # and the coordinates
+    assert climbench.open_dataset(out / "wb2-era5-5.625.zarr").sizes["time"] == 480
+
+
+def test_unknown_level_and_years_outside_are_refused(server, tmp_path) -> None:
+    with pytest.raises(ConfigError, match="no such pressure level"):
+        climbench.download(wb2_card(), variables=["geopotential"], levels=[333], dry_run=True,
+                           out=tmp_path / "dl", endpoint=server.url_of("eda.zarr"))  # fmt: skip
+    with pytest.raises(ConfigError, match="no times of the store fall in the years"):
+        climbench.download(wb2_card(), variables=["2m_temperature"], years="1950", dry_run=True,
+                           out=tmp_path / "dl", endpoint=server.url_of("monthly.zarr"))  # fmt: skip
+    with pytest.raises(DataFileError, match="no Zarr store at the endpoint"):
+        climbench.download(wb2_card(), variables=["2m_temperature"], dry_run=True,
+                           out=tmp_path / "dl", endpoint=server.url_of("missing.zarr"))  # fmt: skip
+
+
+def test_gcs_emulator_through_gcsfs(stores, tmp_path, monkeypatch) -> None:
+    """The card's own gs:// endpoint, served by a GCS emulator (gcsfs with an endpoint URL)."""
+    gcsfs = pytest.importorskip("gcsfs")
+    path = "weatherbench2/datasets/era5/1959-2023_01_10-6h-64x32_equiangular_conservative.zarr"
+    with gcs_emulator("weatherbench2") as endpoint:
+        fs = gcsfs.GCSFileSystem(endpoint_url=endpoint, token="anon")
+        fs.put(str(stores / "monthly.zarr"), path, recursive=True)
+        monkeypatch.setenv(zarr_subset.GCS_ENDPOINT_ENV, endpoint)
+        out = climbench.download("wb2-era5-5.625", variables=["2m_temperature"],
+                                 years="2016-2018", out=tmp_path / "dl")  # fmt: skip
+    ds = climbench.open_dataset(out / "wb2-era5-5.625.zarr")
+    src = climbench.open_dataset(stores / "monthly.zarr").sel(time=slice("2016", "2018"))
+    np.testing.assert_array_equal(ds["2m_temperature"].values, src["2m_temperature"].values)
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["endpoint"].startswith("gs://weatherbench2/")
+    assert manifest["source"]["chunks_fetched"] == 3 + 3
+
+
+def test_cli_download_dry_run_and_verify(server, tmp_path, monkeypatch) -> None:
+    """The README commands, on the real card pointed at the loopback server."""
+    monkeypatch.setenv("CLIMBENCH_ENDPOINT_WB2_ERA5_5_625", server.url_of("monthly.zarr"))
+    runner = CliRunner()
+    out = tmp_path / "era5"
+    args = ["datasets", "download", "wb2-era5-5.625", "--variable", "2m_temperature",
+            "--years", "1979-2018", "--out", str(out)]  # fmt: skip
+    dry = runner.invoke(app, [*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "40 chunk(s)" in dry.output.replace("\n", " ") and not out.exists()
+    done = runner.invoke(app, args)
+    assert done.exit_code == 0, done.output
+    assert "complete" in done.output
+    checked = runner.invoke(app, ["datasets", "verify", str(out)])
+    assert checked.exit_code == 0 and "match the manifest" in checked.output
+    store = out / "wb2-era5-5.625.zarr"
+    victim = next(p for p in sorted(store.rglob("*")) if p.is_file() and p.parent.name == "c")
+    victim.write_bytes(b"broken")
+    checked = runner.invoke(app, ["datasets", "verify", str(out)])
+    assert checked.exit_code != 0 and "bad" in checked.output
