@@ -235,7 +235,8 @@ def select_variables(ds: xr.Dataset, variables: Sequence[str], name: str = "data
                 hint="run `climbench data info` on the file to list its variables",
             )
         wanted.append(key)
-    return ds[wanted]
+    corners = [c for c in ("lat_vertices", "lon_vertices") if c in ds.coords]  # curvilinear
+    return ds[wanted].assign_coords({c: ds[c] for c in corners})
 
 
 def check_data_values(

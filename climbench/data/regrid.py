@@ -174,7 +174,13 @@ def regrid(
 
     Returns:
         The same kind of object on the target grid, lazy when the input is dask-backed.
+        Curvilinear, rotated-pole and projected sources (dims ``y, x``) are regridded by
+        :func:`climbench.data.regrid_curvilinear.regrid_curvilinear`.
     """
+    if "lat" in ds.coords and ds["lat"].ndim > 1:
+        from climbench.data.regrid_curvilinear import regrid_curvilinear
+
+        return regrid_curvilinear(ds, grid, method=method, min_coverage=min_coverage)
     if method not in METHODS:
         raise RegridError(
             "unknown regridding method", expected=f"one of {METHODS}", found=repr(method)

@@ -471,6 +471,9 @@ def canonicalise(
     result = xr.Dataset(out, attrs=ds.attrs)
     if "time_bnds" in ds.coords and "time" in result.dims:
         result = result.assign_coords(time_bnds=ds["time_bnds"])
+    for corners in ("lat_vertices", "lon_vertices"):  # curvilinear cell corners
+        if corners in ds.coords:
+            result = result.assign_coords({corners: ds[corners]})
     if "level" in result.coords:
         result["level"].attrs.update(units="hPa", standard_name="air_pressure")
     return _order_dims(result)

@@ -109,12 +109,12 @@ class WRFAdapter(SourceAdapter):
             out = out.rename(Time="time")
         if times is not None and "time" in out.dims:
             out = out.assign_coords(time=("time", times))
-        for name in ("HGT", "surface_altitude"):
-            if name in out and "time" in out[name].dims:
-                out[name] = out[name].isel(time=0, drop=True)  # terrain does not change
+        moving = lat.ndim == 3 and float(np.abs(lat - lat[:1]).max()) > 1e-4
+        terrain = "surface_altitude"
+        if not moving and terrain in out and "time" in out[terrain].dims:
+            out[terrain] = out[terrain].isel(time=0, drop=True)  # a fixed grid's terrain
         crs = wrf_crs(ds.attrs, path)
         out = out.assign_coords(crs=crs_coordinate(crs))
-        moving = lat.ndim == 3 and float(np.abs(lat - lat[:1]).max()) > 1e-4
         if not moving:
             lat, lon = lat[0], lon[0]
         dims = ("time", "y", "x") if moving else ("y", "x")
