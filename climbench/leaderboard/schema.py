@@ -168,7 +168,9 @@ def _fields(data: object, spec: dict[str, Any], path: str | os.PathLike, where: 
                 f"{where}.{key} has the wrong type",
                 path=path,
                 variable=f"{where}.{key}",
-                expected=getattr(want, "__name__", " or ".join(t.__name__ for t in want)),
+                expected=" or ".join(
+                    t.__name__ for t in (want if isinstance(want, tuple) else (want,))
+                ),
                 found=type(value).__name__,
             )
 

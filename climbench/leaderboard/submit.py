@@ -63,6 +63,7 @@ def submit(
     root = Path(root) if root is not None else store.default_root()
     task = get_task(task, data_root) if isinstance(task, str) else task
     model = cards.load_card(card) if not isinstance(card, dict) else cards.check_card(card)
+    dataset = open_predictions(predictions)  # a missing or unreadable file fails here
     sha = provenance.predictions_sha256(predictions)
     eid = store.entry_id(model["name"], model["revision"], sha)
     _refuse_duplicates(root, task, model, sha, supersedes)
@@ -70,7 +71,6 @@ def submit(
     name = model["name"]
     table = results.table[results.table.model == name]
     stats = results.statistics[name]
-    dataset = open_predictions(predictions)
     spec = task.spec
     entry = {
         "schema": SCHEMA,

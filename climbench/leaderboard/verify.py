@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from climbench.errors import DataValueError, TaskError
+from climbench.evaluation.evaluate import open_predictions
 from climbench.leaderboard import provenance, store
 from climbench.leaderboard.submit import results_columns, score
 from climbench.tasks import get_task
@@ -31,6 +32,7 @@ def verify(
     root = Path(root) if root is not None else store.default_root()
     path = store.find_entry(root, entry)
     data = store.read_entry(path).data
+    open_predictions(predictions)  # a missing or unreadable file fails here
     sha = provenance.predictions_sha256(predictions)
     if sha != data["provenance"]["predictions_sha256"]:
         raise DataValueError(
