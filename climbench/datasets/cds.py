@@ -122,7 +122,8 @@ def fetch(plan: Plan, card: Card, selection: Selection, reporter: Reporter, jobs
 def _cds_error(endpoint: str, card: Card, err: Exception) -> DataFileError:
     text = str(err)
     status = getattr(getattr(err, "response", None), "status_code", None)
-    if status in (401, 403) or "401" in text or "403" in text or "licence" in text.lower():
+    refused = ("401", "403", "authentication", "unauthorized", "licence", "license", "terms")
+    if status in (401, 403) or any(word in text.lower() for word in refused):
         return DataFileError(
             "the Climate Data Store refused the request",
             path=endpoint,

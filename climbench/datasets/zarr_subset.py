@@ -193,21 +193,24 @@ def _selected_indices(
     level_dim = card.options.get("level_dim", "level")
     if selection.years is not None and time_dim in arrays:
         times = _decode_times(arrays[time_dim])
-        first, last = selection.time_range
-        lo, hi = pd.Timestamp(first), pd.Timestamp(last)
+        years = np.array([t.year for t in times])
+        keep = (years >= selection.years[0]) & (years <= selection.years[1])
         valid = _valid_range(card, group_attrs)
-        if valid is not None and (lo < valid[0] or hi > valid[1]):
-            lo, hi = max(lo, valid[0]), min(hi, valid[1])
-            out["__notes__"].append(
-                f"years clipped to the store's valid times {valid[0]}..{valid[1]}"
-            )
-        positions = np.flatnonzero((times >= lo) & (times <= hi))
+        if valid is not None:
+            stamps = pd.DatetimeIndex(times)
+            inside = (stamps >= valid[0]) & (stamps <= valid[1])
+            if (keep & ~inside).any():
+                out["__notes__"].append(
+                    f"years clipped to the store's valid times {valid[0]} .. {valid[1]}"
+                )
+            keep &= inside
+        positions = np.flatnonzero(keep)
         if positions.size == 0:
             raise ConfigError(
                 "no times of the store fall in the years asked",
                 path=endpoint,
                 variable="years",
-                expected=f"years within {times.min()}..{times.max()}",
+                expected=f"years within {years.min()}..{years.max()}",
                 found=f"{selection.years[0]}-{selection.years[1]}",
             )
         out[time_dim] = positions
@@ -244,11 +247,14 @@ def _valid_range(card: Card, attrs: dict) -> tuple[pd.Timestamp, pd.Timestamp] |
         return None
 
 
-def _decode_times(arr: zarr.Array) -> pd.DatetimeIndex:
-    """CF-decoded times of a time coordinate array."""
+def _decode_times(arr: zarr.Array) -> list:
+    """CF-decoded times of a time coordinate array (Timestamps, or cftime dates for the
+    model calendars of CMIP6: noleap, 360_day, years 0101 ...)."""
     raw = xr.Variable(_dims(arr), arr[:], attrs=dict(arr.attrs))
-    decoded = xr.conventions.decode_cf_variable("time", raw)
-    return pd.DatetimeIndex(np.asarray(decoded.values).ravel())
+    values = np.asarray(xr.conventions.decode_cf_variable("time", raw).values).ravel()
+    if np.issubdtype(values.dtype, np.datetime64):
+        return list(pd.DatetimeIndex(values))
+    return list(values)
 
 
 def _array_plan(name: str, arr: zarr.Array, dims: tuple[str, ...], ranges: list) -> ArrayPlan:
