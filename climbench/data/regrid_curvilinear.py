@@ -393,3 +393,69 @@ def _fixed_step(ds: xr.Dataset | xr.DataArray, k: int) -> xr.Dataset | xr.DataAr
     step = ds.isel(time=[k])
     grid = [c for c in ("lat", "lon", "lat_vertices", "lon_vertices") if c in step.coords]
     return step.assign_coords({c: step[c].isel(time=0, drop=True) for c in grid})
+
+
+def _axis_weights(
+    axis: np.ndarray, points: np.ndarray, periodic: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Linear interpolation along one axis: indices ``(i0, i1)`` into ``axis``, the weight
+    of ``i1`` and whether each point lies between two centres."""
+    n = axis.size
+    index = np.arange(n)
+    if periodic:
+        axis, index = np.append(axis, axis[0] + 360.0), np.append(index, 0)
+    j = np.clip(np.searchsorted(axis, points, side="right") - 1, 0, axis.size - 2)
+    left, right = axis[j], axis[j + 1]
+    inside = (points >= left) & (points <= right)
+    frac = np.where(inside, (points - left) / (right - left), 0.0)
+    return index[j], index[j + 1], frac, inside
+
+
+def regular_to_points_matrix(grid: Grid, lat: np.ndarray, lon: np.ndarray) -> sp.csr_array:
+    """Sparse bilinear weights ``(n_points, nlat * nlon)`` from a regular grid (canonical:
+    lat ascending, lon in [0, 360)) to the points ``lat, lon`` (degrees, flattened).
+
+    Longitude is periodic on global grids; a regional grid across the prime meridian is
+    unwrapped first (:func:`climbench.data.grids.contiguous_lon_order`). Points outside the
+    grid's centres get no weight (NaN when applied).
+    """
+    from climbench.data.grids import contiguous_lon_order, is_periodic
+
+    lat, lon = np.ravel(lat).astype(float), np.ravel(lon).astype(float) % 360.0
+    order = contiguous_lon_order(grid.lon)
+    order = np.arange(grid.lon.size) if order is None else order
+    axis = grid.lon[order].astype(float)
+    axis = axis[0] + np.concatenate([[0.0], np.cumsum(np.diff(axis) % 360.0)])
+    points = axis[0] + (lon - axis[0]) % 360.0
+    i0, i1, fx, in_x = _axis_weights(axis, points, is_periodic(grid.lon))
+    j0, j1, fy, in_y = _axis_weights(grid.lat.astype(float), lat, False)
+    ok = np.flatnonzero(in_x & in_y)
+    i0, i1, fx = order[i0[ok]], order[i1[ok]], fx[ok]
+    j0, j1, fy = j0[ok], j1[ok], fy[ok]
+    nlon = grid.lon.size
+    cols = np.stack([j0 * nlon + i0, j0 * nlon + i1, j1 * nlon + i1, j1 * nlon + i0], -1)
+    vals = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), fx * fy, (1 - fx) * fy], -1)
+    rows = np.repeat(ok, 4)
+    return sp.csr_array(
+        (vals.ravel(), (rows, cols.ravel())), shape=(lat.size, grid.lat.size * nlon)
+    )
+
+
+def regular_to_curvilinear(
+    ds: xr.Dataset | xr.DataArray, lat: xr.DataArray, lon: xr.DataArray
+) -> xr.Dataset | xr.DataArray:
+    """Bilinear interpolation of a regular-grid dataset to the 2-D points ``lat, lon``
+    (``(y, x)`` data arrays, e.g. a CORDEX grid's): the way back from
+    :func:`regrid_curvilinear`, NaN-aware and lazy like it."""
+    grid = Grid.from_dataset(ds)
+    weights = regular_to_points_matrix(grid, lat.values, lon.values)
+    coords = {name: (c.dims, c.values, c.attrs) for name, c in (("lat", lat), ("lon", lon))}
+
+    def one(da: xr.DataArray) -> xr.DataArray:
+        if "lat" not in da.dims or "lon" not in da.dims:
+            return da
+        return regrid_array(
+            da.drop_vars(["lat", "lon"]), weights, ("lat", "lon"), lat.dims, lat.shape, coords
+        )
+
+    return one(ds) if isinstance(ds, xr.DataArray) else ds.map(one, keep_attrs=True)
