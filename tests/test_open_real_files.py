@@ -17,10 +17,11 @@ import xarray as xr
 
 import climbench
 from climbench.data.grids import cell_area_weights
+from climbench.data.layouts import layout_of
 from climbench.data.schema import validate
+from climbench.data.vocabulary import BY_NAME
 from climbench.errors import (
     ClimbenchError,
-    CoordinateError,
     DataFileError,
     TimeAxisError,
     UnitsError,
@@ -81,46 +82,35 @@ ARM_MET = "ARM-DOE+arm-test-data/data/sgpmetE13.b1.20190101.000000.cdf"
 CESM_DMI = "XunshuS+CESM-138-year-IOD-hindcast/CESM_fc_dmi.nc"
 WGUST_ENS = "ecmwf+metview-python/examples/wgust_ens.grib"
 
-BEYOND_REGULAR_GRIDS = "issue: real data beyond regular grids"
-#: reference files whose layout the loaders do not support yet: the error they must raise
-#: (a ClimbenchError naming the file, never another exception) and why
-UNSUPPORTED = {
-    WRF_MERCATOR: (
-        TimeAxisError,
-        "WRF: times only as character `Times` / `XTIME` on dim `Time`, and a curvilinear "
-        f"Mercator grid with 2-D XLAT/XLONG ({BEYOND_REGULAR_GRIDS})",
-    ),
-    **{
-        SALEM_WRF.format(d): (
-            TimeAxisError,
-            "WRF: times only as character `Times`, and a Lambert conformal grid with 2-D "
-            f"XLAT/XLONG ({BEYOND_REGULAR_GRIDS})",
-        )
-        for d in (1, 2)
-    },
-    CORDEX_OROG: (
-        CoordinateError,
-        f"CORDEX rotated-pole grid: 2-D lat/lon on rlat/rlon ({BEYOND_REGULAR_GRIDS})",
-    ),
-    ORCA2: (
-        CoordinateError,
-        f"NEMO ORCA2 tripolar grid: 2-D latitude/longitude data variables ({BEYOND_REGULAR_GRIDS})",
-    ),
-    **{
-        KNMI.format(hhmm): (
-            CoordinateError,
-            f"KNMI station observations: lat/lon per station ({BEYOND_REGULAR_GRIDS})",
-        )
-        for hhmm in ("1720", "1730")
-    },
-    ARM_MET: (
-        CoordinateError,
-        f"ARM single station: 0-d lat/lon variables ({BEYOND_REGULAR_GRIDS})",
-    ),
-    CESM_DMI: (
-        TimeAxisError,
-        "CESM hindcast of an index: decimal-year time without units, and no lat/lon at all",
-    ),
+#: files that open only with an override the file cannot supply itself
+OVERRIDES = {
+    QUEBEC: {"units": {"tasmax": "degC", "tasmin": "degC"}},  # degC labelled "mm d-1"
+    ORCA2: {"units": {"sst": "degC"}},  # no attributes at all
+    CESM_DMI: {"units": {"lead": "months", "dmi": "K"}},  # no attributes at all
+}
+#: what each file in OVERRIDES raises without its override, and the override it names
+REFUSED_WITHOUT_OVERRIDE = {
+    QUEBEC: (UnitsError, "units={'tasmax'"),
+    ORCA2: (UnitsError, "units={'sst'"),
+    CESM_DMI: (TimeAxisError, "units={'lead': 'months'}"),
+}
+#: the canonical layout of every file that is not on a regular grid (the others are)
+LAYOUTS = {
+    WRF_MERCATOR: "curvilinear",
+    SALEM_WRF.format(1): "curvilinear",
+    SALEM_WRF.format(2): "curvilinear",
+    CORDEX_OROG: "curvilinear",
+    ORCA2: "curvilinear",
+    KNMI.format("1720"): "station",
+    KNMI.format("1730"): "station",
+    ARM_MET: "station",
+    CESM_DMI: "index",
+}
+SPATIAL_DIMS = {
+    "regular": ("lat", "lon"),
+    "curvilinear": ("y", "x"),
+    "station": ("station",),
+    "index": (),
 }
 
 
@@ -146,7 +136,7 @@ def open_quiet(path, **kwargs) -> xr.Dataset:
 # --------------------------------------------------------------------------------------
 
 
-def _gridded_files() -> list[str]:
+def _data_files() -> list[str]:
     from tests.conftest import shared_data_dir
 
     root = shared_data_dir()
@@ -155,62 +145,55 @@ def _gridded_files() -> list[str]:
     return sorted(
         str(p.relative_to(root))
         for p in root.rglob("*")
-        if p.is_file()
-        and p.suffix in (".nc", ".grib", ".grb", ".nc4", ".cdf")
-        and str(p.relative_to(root)) not in UNSUPPORTED
+        if p.is_file() and p.suffix in (".nc", ".grib", ".grb", ".nc4", ".cdf")
     )
 
 
-@pytest.mark.parametrize("relative", _gridded_files() or ["<no reference data>"])
-def test_every_gridded_file_opens_canonical(shared_data: Path, relative: str) -> None:
+@pytest.mark.parametrize("relative", _data_files() or ["<no reference data>"])
+def test_every_data_file_opens_canonical(shared_data: Path, relative: str) -> None:
+    """Every netCDF / GRIB file of the reference folder opens into its canonical layout
+    (with the override OVERRIDES names, where the file cannot say it itself)."""
     path = shared_data / relative
     if not path.exists():
         pytest.skip("no reference data")
-    units = {"tasmax": "degC", "tasmin": "degC"} if relative == QUEBEC else None
-    ds = open_quiet(path, units=units)
+    ds = open_quiet(path, **OVERRIDES.get(relative, {}))
     validate(ds, relative)
-    assert ds.attrs["climbench_source"] in {"era5", "cmip6", "merra2", "cf"}
+    layout = LAYOUTS.get(relative, "regular")
+    assert layout_of(ds) == layout
     assert ds.data_vars, "no variables"
+    spatial = SPATIAL_DIMS[layout]
     for name, da in ds.data_vars.items():
-        assert "units" in da.attrs, f"{name} has no units"
-        assert da.dims[-2:] == ("lat", "lon"), f"{name}: {da.dims}"
+        # names outside the vocabulary keep the file's attributes (salem's `roi` has none)
+        assert name not in BY_NAME or "units" in da.attrs, f"{name} has no units"
+        assert da.dims[len(da.dims) - len(spatial) :] == spatial, f"{name}: {da.dims}"
 
 
-@pytest.mark.parametrize("relative", sorted(UNSUPPORTED))
-def test_unsupported_layout_is_refused_clearly(shared_file, relative: str) -> None:
-    """Layouts beyond regular grids (UNSUPPORTED gives each one's reason) are refused
-    with the expected ClimbenchError naming the file, never another exception."""
+@pytest.mark.parametrize("relative", sorted(REFUSED_WITHOUT_OVERRIDE))
+def test_file_needing_an_override_is_refused_naming_it(shared_file, relative: str) -> None:
+    """Without its override the file is refused with a ClimbenchError that names the
+    file, what was expected and found, and the override to pass."""
     path = shared_file(relative)
-    expected, reason = UNSUPPORTED[relative]
-    with pytest.raises(ClimbenchError) as info:
-        open_quiet(path)
-    assert isinstance(info.value, expected), f"{reason}: {type(info.value).__name__}"
-    message = str(info.value)
-    assert str(path) in message
-    assert info.value.expected and info.value.found, message
-    assert "not supported" in message, message
+    expected, override = REFUSED_WITHOUT_OVERRIDE[relative]
+    error = _refusal(path)
+    assert isinstance(error, expected), type(error).__name__
+    message = str(error)
+    assert str(path) in message and error.expected and error.found, message
+    assert override in message, message
 
 
-def test_wrf_refusal_names_its_time_variables_and_2d_grid(shared_file) -> None:
-    message = str(_refusal(shared_file(WRF_MERCATOR)))
-    for name in ("'Time'", "Times", "XTIME", "XLAT", "XLONG", "curvilinear"):
-        assert name in message, name
-
-
-def test_station_files_are_named_as_station_data(shared_file) -> None:
-    for relative in (KNMI.format("1720"), ARM_MET):
-        message = str(_refusal(shared_file(relative)))
-        assert "station" in message and "'lat'" in message and "'lon'" in message, message
-
-
-def test_ecmwf_ensemble_grib_opens_on_its_regular_grid(shared_file) -> None:
-    """ENS wind gusts: number -> member, latitude ascending, -20..30 E wrapped to [0, 360);
-    the three forecast steps of the single init stay a leading dim."""
+def test_ecmwf_ensemble_grib_opens_in_the_forecast_layout(shared_file) -> None:
+    """ENS wind gusts: the single init becomes init_time, the steps lead_time, number
+    member; latitude ascending, -20..30 E wrapped to [0, 360)."""
     ds = open_quiet(shared_file(WGUST_ENS))
     validate(ds)
+    assert ds.attrs["climbench_source"] == "ecmwf-ens" and ds.attrs["product"] == "ECMWF-ENS"
+    assert ds.attrs["ecmwf_data_type"] == "pf"  # perturbed members only, no control
     gust = ds["fg10_6"]
-    assert gust.dims[-3:] == ("member", "lat", "lon") and len(gust.dims) == 4
-    assert ds.sizes["member"] == 50 and ds.sizes[gust.dims[0]] == 3
+    assert gust.dims == ("init_time", "lead_time", "member", "lat", "lon")
+    assert ds.sizes["member"] == 50 and ds.sizes["lead_time"] == 3
+    assert ds["init_time"].values.tolist() == [np.datetime64("2018-11-20T12:00", "ns").item()]
+    hours = ds["lead_time"].values / np.timedelta64(1, "h")
+    assert hours.tolist() == [60.0, 66.0, 72.0]
     assert (np.diff(ds["lat"].values) > 0).all() and ds["lat"].values[0] == 35.0
     assert ds["lon"].values.min() == 0.0 and ds["lon"].values.max() == 359.0
     assert float(gust.min()) > 0.0 and float(gust.max()) < 60.0  # m s-1
