@@ -99,10 +99,17 @@ def tasks_prepare(
     source: list[str] = typer.Option(None, "--source", help="Source files (files datasets)."),
     data_root: Path = _ROOT,
     overwrite: bool = typer.Option(False, help="Rebuild existing task data."),
+    download: bool = typer.Option(
+        False, "--download", help="Fetch the data the task's dataset card needs, then prepare."
+    ),
 ) -> None:
     """Build a task's data: generate synthetic data, or prepare the given source files."""
     from climbench.tasks import get_task
 
     task = get_task(name, data_root)
+    if download and not source and (overwrite or not task.is_prepared()):
+        from climbench.datasets.tasks import fetch_for_task
+
+        source = [str(p) for p in fetch_for_task(task, progress=True)]
     out = task.prepare_data(source or None, overwrite=overwrite, progress=True)
     console.print(f"{task.id}: data in {out}")
