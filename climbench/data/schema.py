@@ -132,7 +132,11 @@ def normalise_coords(ds: xr.Dataset, path: str | None = None) -> xr.Dataset:
     origin = {v: k for k, v in renames.items()}
     for axis, bounds in (("lat", LAT_BOUNDS), ("lon", LON_BOUNDS)):
         _check_degrees(ds, axis, origin.get(axis, axis), bounds, path)
-    ds = ds.drop_vars([c for c in DROPPED_COORDS if c in ds.coords and c not in ds.dims])
+    # a forecast's valid_time (init_time x lead_time) is kept: month leads are no timedelta
+    keep = {"valid_time"} if "lead_time" in ds.dims else set()
+    ds = ds.drop_vars(
+        [c for c in DROPPED_COORDS if c in ds.coords and c not in set(ds.dims) | keep]
+    )
     if "member" in ds.coords and "member" not in ds.dims:
         ds = ds.drop_vars("member")  # a scalar ensemble number (ERA5 HRES has number=0)
     ds = _normalise_level(ds)
