@@ -364,7 +364,7 @@ def regrid_curvilinear(
             ("lat", "lon"),
             target.shape,
             coords,
-            min_valid=min_coverage * area,
+            min_valid=min_coverage * area * (1 - 1e-9),  # min_coverage=1: every weight valid
         )
 
     if isinstance(ds, xr.DataArray):
