@@ -207,3 +207,40 @@ def test_conservative_needs_cell_corners(shared_file) -> None:
     with pytest.raises(RegridError) as info:
         regrid(ds, "2.0", method="conservative")
     assert "corners" in str(info.value) and "bilinear" in str(info.value)
+
+
+def test_cli_prepare_takes_wrf_and_orca2(shared_file, tmp_path, monkeypatch, capsys) -> None:
+    """`climbench data prepare` regrids curvilinear sources like any other; without
+    --grid it refuses them in one line naming the option."""
+    from tests.test_cli_data_info import run_main
+
+    wrf = tmp_path / "wrf.zarr"
+    code, text = run_main(
+        monkeypatch,
+        capsys,
+        *("data", "prepare", str(shared_file(WRF_MERCATOR)), "--out", str(wrf)),
+        *("--grid", "lat=20:32:0.25,lon=265:280:0.25", "--variable", "t2m"),
+    )
+    assert code == 0, text
+    store = xr.open_zarr(wrf)
+    t2 = store["2m_temperature"]
+    assert t2.dims == ("time", "lat", "lon") and store.sizes["time"] == 4
+    assert float(t2.min()) > 295 and float(t2.max()) < 305
+    orca = tmp_path / "orca.zarr"
+    code, text = run_main(
+        monkeypatch,
+        capsys,
+        *("data", "prepare", str(shared_file(ORCA2)), "--out", str(orca)),
+        *("--grid", "2.0", "--method", "bilinear", "--units", "sst=degC"),
+    )
+    assert code == 0, text
+    sst = xr.open_zarr(orca)["sea_surface_temperature"]
+    assert sst.shape == (90, 180) and 0.3 < float(sst.isnull().mean()) < 0.5
+    code, text = run_main(
+        monkeypatch,
+        capsys,
+        *("data", "prepare", str(shared_file(ORCA2)), "--out", str(tmp_path / "no.zarr")),
+        *("--units", "sst=degC"),
+    )
+    assert code == 2 and text.startswith("error:") and "--grid" in text
+    assert not (tmp_path / "no.zarr").exists()

@@ -7,6 +7,7 @@ import xarray as xr
 from rich.console import Console
 from rich.table import Table
 
+from climbench.data import layouts
 from climbench.data.schema import time_step
 from climbench.data.sources.cmip6 import FIELDS as CMIP6_FIELDS
 
@@ -27,17 +28,24 @@ _SHOWN_ATTRS = (
 def summary(ds: xr.Dataset) -> dict:
     """Facts about ``ds`` as plain data: grid, time axis, variables (no values read)."""
     facts: dict = {"dims": {str(k): int(v) for k, v in ds.sizes.items()}}
-    lat, lon = ds["lat"].values, ds["lon"].values
-    facts["grid"] = {
-        "nlat": int(lat.size),
-        "nlon": int(lon.size),
-        "lat_range": [float(lat.min()), float(lat.max())],
-        "lon_range": [float(lon.min()), float(lon.max())],
-        "resolution": [
-            float(np.median(np.diff(lat))) if lat.size > 1 else None,
-            float(np.median(np.diff(lon))) if lon.size > 1 else None,
-        ],
-    }
+    space = layouts.describe_space(ds)  # curvilinear grids, stations, indices
+    if space is not None:
+        facts["space"] = space
+    lat, lon = (ds["lat"].values, ds["lon"].values) if space is None else (np.zeros(0),) * 2
+    facts["grid"] = (
+        None
+        if space is not None
+        else {
+            "nlat": int(lat.size),
+            "nlon": int(lon.size),
+            "lat_range": [float(lat.min()), float(lat.max())],
+            "lon_range": [float(lon.min()), float(lon.max())],
+            "resolution": [
+                float(np.median(np.diff(lat))) if lat.size > 1 else None,
+                float(np.median(np.diff(lon))) if lon.size > 1 else None,
+            ],
+        }
+    )
     if "time" in ds.dims:
         values = ds["time"].values
         step = time_step(ds)
@@ -74,12 +82,15 @@ def print_summary(
     for key, value in facts["attrs"].items():
         console.print(f"[cyan]{key}[/]: {value}")
     grid = facts["grid"]
-    console.print(
-        f"[cyan]grid[/]: {grid['nlat']} x {grid['nlon']}, lat "
-        f"{_fmt(grid['lat_range'][0])}..{_fmt(grid['lat_range'][1])}, lon "
-        f"{_lon_span(ds['lon'].values)}, resolution "
-        f"{' x '.join(_fmt(r) for r in grid['resolution'] if r is not None)} deg"
-    )
+    if grid is None:
+        console.print(f"[cyan]space[/]: {facts['space']}")
+    else:
+        console.print(
+            f"[cyan]grid[/]: {grid['nlat']} x {grid['nlon']}, lat "
+            f"{_fmt(grid['lat_range'][0])}..{_fmt(grid['lat_range'][1])}, lon "
+            f"{_lon_span(ds['lon'].values)}, resolution "
+            f"{' x '.join(_fmt(r) for r in grid['resolution'] if r is not None)} deg"
+        )
     if "time" in facts:
         t = facts["time"]
         console.print(

@@ -15,6 +15,7 @@ and :func:`problems` the regular-grid part of :func:`climbench.data.schema.valid
 
 from __future__ import annotations
 
+import numpy as np
 import xarray as xr
 
 from climbench.data import curvilinear, stations
@@ -75,3 +76,28 @@ def problems(ds: xr.Dataset) -> list[str] | None:
             if {"lat", "lon", "y", "x", "station"} & set(da.dims)
         ]
     return None
+
+
+def describe_space(ds: xr.Dataset) -> str | None:
+    """One line on the spatial layout of a non-regular dataset (``data info``); None for
+    regular grids, which describe themselves by their axes."""
+    layout = layout_of(ds)
+    if layout == "regular":
+        return None
+    if layout == "index":
+        return "index (no spatial dims)"
+    lat, lon = ds["lat"].values, ds["lon"].values
+    extent = (
+        f"lat {np.nanmin(lat):.6g}..{np.nanmax(lat):.6g}, lon {np.nanmin(lon):.6g}.."
+        f"{np.nanmax(lon):.6g}"
+    )
+    if layout == "station":
+        return f"{ds.sizes['station']} stations, {extent}"
+    crs = curvilinear.crs_of(ds)
+    projection = crs.to_cf().get("grid_mapping_name", crs.name) if crs is not None else "none"
+    corners = "with" if "lat_vertices" in ds.coords else "without"
+    moving = ", moving with time" if curvilinear.is_moving(ds) else ""
+    return (
+        f"curvilinear {ds.sizes['y']} x {ds.sizes['x']} (y, x){moving}, {extent}, "
+        f"projection {projection}, {corners} cell corners"
+    )

@@ -39,14 +39,21 @@ import dask
 import numpy as np
 import xarray as xr
 
-from climbench.data import plausibility, schema
+from climbench.data import layouts, plausibility, schema
 from climbench.data.formats import harmless_warnings_silenced, is_url, reading
+from climbench.data.grids import Grid
 from climbench.data.open import combine, open_dataset, select_variables
 from climbench.data.progress import progress_bar
 from climbench.data.regrid import regrid, resolve_grid
 from climbench.data.remote import sha256_file
 from climbench.data.shard_reader import read_steps
-from climbench.errors import CoordinateError, DataValueError, RegridError, StoreError
+from climbench.errors import (
+    ConfigError,
+    CoordinateError,
+    DataValueError,
+    RegridError,
+    StoreError,
+)
 from climbench.io import atomic_directory, check_output_path, write_json_atomic
 from climbench.version import __version__
 
@@ -110,6 +117,7 @@ def prepare(
             item, source=source, units=units, allow_missing_chunks=allow_missing_chunks
         )
         provenance.append(_provenance(item, ds))
+        _check_layout(ds, target)
         if time_range is not None and "time" in ds.dims:
             ds = ds.sel(time=slice(*time_range))  # before combining: spans may differ
         if target is not None:
@@ -300,6 +308,26 @@ def _listing_hash(path: Path) -> str:
         if f.name in ("zarr.json", ".zarray", ".zattrs", ".zgroup", ".zmetadata"):
             digest.update(f.read_bytes())
     return digest.hexdigest()
+
+
+def _check_layout(ds: xr.Dataset, target: Grid | None) -> None:
+    """Prepared stores are regular grids: a curvilinear source needs ``grid``; station
+    and index data have no grid to prepare (they are scored as they are)."""
+    layout = layouts.layout_of(ds)
+    if layout == "regular" or (layout == "curvilinear" and target is not None):
+        return
+    raise ConfigError(
+        f"a {layout} source cannot be prepared"
+        + (" without a target grid" if layout == "curvilinear" else ""),
+        path=ds.attrs.get("climbench_path"),
+        expected="a regular latitude-longitude grid"
+        + (", or --grid to regrid to one" if layout == "curvilinear" else ""),
+        found=f"{layout} data with dims {dict(ds.sizes)}",
+        hint="pass --grid (e.g. --grid 0.25, or 'lat=S:N:D,lon=W:E:D') and --method"
+        if layout == "curvilinear"
+        else "open it with climbench.open_dataset; score gridded forecasts at stations with "
+        "climbench.evaluation.stations.score_stations",
+    )
 
 
 def _check_same_grid(parts: list[xr.Dataset]) -> None:
