@@ -182,7 +182,7 @@ def open_station_csv(
     roles.update({"elevation": "elevation", "station_name": "station_name"})
     roles.update(columns or {})
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, dtype={roles["station"]: str})  # ids keep leading zeros
     except (OSError, ValueError, pd.errors.ParserError) as err:
         raise DataFileError(
             "cannot read the CSV table", path=path, expected="a CSV file", found=str(err)
