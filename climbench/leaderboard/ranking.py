@@ -7,8 +7,10 @@ bootstrap difference from the leader (the scorer's
 :func:`~climbench.evaluation.aggregate.paired_difference` on the entries' per-sample
 statistics: same resamples of the same test samples, 95% interval) includes zero shares
 its rank. The best entry not yet placed leads the next group, with the rank of its
-position in the sorted list (competition ranking: 1, 1, 3), and so on. An entry without
-comparable samples gets a rank of its own.
+position in the sorted list (competition ranking: 1, 1, 3), and so on. Where the headline
+score is not computed from per-sample statistics (the emulation NRMSE, whose global term
+needs the whole period) or samples differ, two entries tie when their 95% intervals
+overlap, a conservative test, and the entry's notes say so.
 
 Scorecards (WeatherBench 2 style): per entry, field and lead, the % difference of RMSE
 from a reference entry (``(m - r) / r``; for ACC the difference of ``1 - ACC``, so
@@ -37,6 +39,7 @@ from climbench.leaderboard.samples import decode_samples
 RESAMPLES = 1000
 #: scorecard metrics, when the task scores them
 SCORECARD_METRICS = ("rmse", "acc")
+INTERVAL_NOTE = "tie test: 95% intervals overlap (no paired statistics for this score)"
 
 
 def results_frame(entry: dict) -> pd.DataFrame:
@@ -109,7 +112,10 @@ def _different(
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        diff = paired_difference(sa, sb, metric, field_name, RESAMPLES)
+        try:
+            diff = paired_difference(sa, sb, metric, field_name, RESAMPLES)
+        except KeyError:  # not a score of the per-sample statistics (emulation NRMSE)
+            return None
     sel = diff.region == region
     sel &= diff.lead_hours.isna() if lead is None else (diff.lead_hours == float(lead))
     return bool(diff[sel].significant.iloc[0]) if sel.any() else None
@@ -147,6 +153,10 @@ def rank_entries(entries: list[dict], spec, retracted: dict[str, dict]) -> list[
                 differs = _different(
                     other.entry, r.entry, spec, h.metric, h.field, h.lead_hours, h.region, cache
                 )
+                if differs is None:
+                    differs = _intervals_apart(other, r)
+                    if INTERVAL_NOTE not in other.notes:
+                        other.notes.append(INTERVAL_NOTE)
                 if differs is False:
                     other.rank = r.rank
                     other.tied_with_leader = True
@@ -158,6 +168,14 @@ def rank_entries(entries: list[dict], spec, retracted: dict[str, dict]) -> list[
                     f"scores better than the noise floor ({floor.value:.4g}): chance or leakage"
                 )
     return out
+
+
+def _intervals_apart(a: Ranked, b: Ranked) -> bool:
+    """The fallback tie test where no paired statistics exist: the two 95% intervals do
+    not overlap (conservative: overlapping intervals may still differ significantly)."""
+    if None in (a.ci_low, a.ci_high, b.ci_low, b.ci_high):
+        return True
+    return a.ci_low > b.ci_high or b.ci_low > a.ci_high
 
 
 @dataclass

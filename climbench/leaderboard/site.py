@@ -85,7 +85,7 @@ def build_site(
     with atomic_directory(out, SITE_KIND, overwrite=overwrite) as tmp:
         for sub in ("tasks", "entries", "data", "figures", "static"):
             (tmp / sub).mkdir(parents=True)
-        for name in ("site.css", "site.js"):
+        for name in ("site.css", "site.js", "favicon.svg"):
             source = resources.files("climbench.leaderboard").joinpath("static", name)
             (tmp / "static" / name).write_bytes(source.read_bytes())
         index_rows = []
@@ -264,8 +264,9 @@ def _task_maps(board, spec, folder: Path, slug: str) -> dict | None:
         pictures.append({"name": r.entry["model"]["name"], "id": r.entry["id"], "src": name})
     units = items[0].entry["maps"]["fields"][field].get("units", "")
     lead = items[0].entry["maps"].get("lead_hours")
+    coastlines = any(r.entry["maps"].get("land_sea_mask") for r in items)
     return {"field": field, "limit": limit, "units": units, "lead": lead, "pictures": pictures,
-            "folder": f"../figures/{slug}/"}  # fmt: skip
+            "folder": f"../figures/{slug}/", "coastlines": coastlines}  # fmt: skip
 
 
 def _spectra_figure(board, spec, folder: Path, slug: str) -> str | None:
