@@ -190,8 +190,9 @@ def _grid_problem(source: xr.Dataset, ds: xr.Dataset, path: str | None) -> Coord
             path=path,
             expected=expected,
             found=described + (f" (grid mapping {mapping})" if mapping else ""),
-            hint="regrid the data to a regular latitude-longitude grid first (for example "
-            "with xESMF or `cdo remapbil`), then open the regridded file",
+            hint="name the 2-D coordinates lat/lon (or give them standard_name latitude / "
+            "longitude): such files open as curvilinear grids (dims y, x) that "
+            "climbench.data.regrid can regrid",
         )
     lat, lon = found["latitude"][:1], found["longitude"][:1]
     if lat and lon and lat[0].dims == lon[0].dims:  # lat(station), lon(station), or 0-d
@@ -284,9 +285,7 @@ def _time_problem(
                 "'hours since 1970-01-01'",
                 found=f"dimension '{dim}' of length {ds.sizes[dim]} without one; variables "
                 f"that may hold the times: {candidates or 'none'}",
-                hint="pass the times explicitly: open the file with xarray, "
-                f"ds.assign_coords({dim}=<datetimes>), write it with ds.to_netcdf and open "
-                "that file" + also,
+                hint=f"pass times=[...] (one datetime per '{dim}' step) to open_dataset" + also,
             )
     if "time" in ds.coords and not _holds_dates(ds["time"]):
         time = ds["time"]
@@ -298,9 +297,7 @@ def _time_problem(
             variable="time",
             expected="dates: CF units such as 'days since 1850-01-01' (and a calendar)",
             found=f"{time.dtype} values {shown}, units {time.attrs.get('units')!r}",
-            hint="set the right units attribute (decimal years must be converted to dates): "
-            "open the file with xarray, ds.assign_coords(time=<datetimes>), write it with "
-            "ds.to_netcdf and open that file" + also,
+            hint="pass times=[...] (one datetime per step) to open_dataset" + also,
         )
     return None
 
