@@ -9,7 +9,8 @@ Timeouts, dropped connections, ``429`` and ``5xx`` answers are retried with expo
 backoff, resuming each time; ``401`` / ``403`` / ``404`` are not retried and say what to do.
 A file whose checksum does not match is kept aside as ``NAME.bad`` and named in the error.
 
-The sha256 of every file is recorded (for the manifest) after it is complete.
+The sha256 of every file (and the provider's checksum) is computed while it streams, in a
+background thread (:mod:`climbench.datasets.digest`), and recorded for the manifest.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from climbench.datasets.digest import StreamDigest
 from climbench.errors import ConfigError, DataFileError, StoreError
 
 #: bytes per read from the network and per write to disk: the resume granularity (a
@@ -105,6 +107,8 @@ def download_file(
     target = Path(target)
     session = session or new_session()
     part = target.with_name(target.name + ".part")
+    algorithm = parse_checksum(checksum)[0] if checksum else "sha256"
+    digest = StreamDigest(("sha256", algorithm))
     fetched = 0
     total: int | None = None
     attempt = 0
@@ -117,6 +121,7 @@ def download_file(
                 if status == 416 and start:
                     total = _total_from_416(response)
                     if total == start:
+                        digest.start_at(part, start)
                         break  # the partial file was already complete
                     part.unlink()
                     continue
@@ -126,7 +131,8 @@ def download_file(
                 offset, total = _offset_and_total(response, start)
                 if on_total is not None and total is not None:
                     on_total(total)
-                fetched += _stream(response, part, offset, on_bytes)
+                digest.start_at(part, offset)
+                fetched += _stream(response, part, offset, on_bytes, digest.update)
         except (_Retry, requests.ConnectionError, requests.Timeout) as err:
             attempt += 1
             if attempt > retries:
@@ -160,7 +166,10 @@ def download_file(
                 found=f"{size} bytes",
                 hint="run again: the download resumes where it stopped",
             )
-    return _finish(url, target, part, checksum, fetched)
+    digests = digest.hexdigests()
+    if digest.position != part.stat().st_size:  # cannot happen; never trust a short digest
+        digests = {name: file_digest(part, name) for name in digests}
+    return _finish(url, target, part, checksum, fetched, digests)
 
 
 class _Retry(Exception):
@@ -215,7 +224,7 @@ def _offset_and_total(response: requests.Response, start: int) -> tuple[int, int
     return 0, (int(length) if length is not None else None)
 
 
-def _stream(response: requests.Response, part: Path, offset: int, on_bytes) -> int:
+def _stream(response: requests.Response, part: Path, offset: int, on_bytes, on_block) -> int:
     """Write the body at ``offset`` of ``part`` (truncating what follows); bytes written."""
     part.parent.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -225,6 +234,7 @@ def _stream(response: requests.Response, part: Path, offset: int, on_bytes) -> i
             f.truncate()
             for block in response.iter_content(BLOCK):
                 f.write(block)
+                on_block(block)
                 written += len(block)
                 if on_bytes is not None:
                     on_bytes(len(block))
@@ -241,12 +251,14 @@ def _stream(response: requests.Response, part: Path, offset: int, on_bytes) -> i
     return written
 
 
-def _finish(url: str, target: Path, part: Path, checksum: str | None, fetched: int) -> FileRecord:
+def _finish(
+    url: str, target: Path, part: Path, checksum: str | None, fetched: int, digests: dict
+) -> FileRecord:
     """Verify the complete ``part`` and rename it to ``target``."""
-    sha256 = file_digest(part)
+    sha256 = digests["sha256"]
     if checksum:
         algo, want = parse_checksum(checksum)
-        got = sha256 if algo == "sha256" else file_digest(part, algo)
+        got = digests[algo]
         if got != want:
             bad = target.with_name(target.name + ".bad")
             os.replace(part, bad)

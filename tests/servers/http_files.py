@@ -101,6 +101,7 @@ class FileServer:
 class _Handler(BaseHTTPRequestHandler):
     owner: FileServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms stall between headers and body
 
     def log_message(self, format: str, *args) -> None:  # keep test output quiet
         return
@@ -118,6 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve(head=False)
 
     def _answer(self, status: int, body: bytes = b"", headers: dict | None = None) -> None:
+        path = urlparse(self.path).path  # logged before answering: the client may be quicker
+        self.owner.record(Request(self.command, path, self.headers.get("Range"), status, 0))
         self.send_response(status)
         for key, value in (headers or {}).items():
             self.send_header(key, value)
@@ -125,8 +128,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
-        path = urlparse(self.path).path
-        self.owner.record(Request(self.command, path, self.headers.get("Range"), status, 0))
 
     def _serve(self, head: bool) -> None:
         faults = self.owner.faults
@@ -190,12 +191,12 @@ class _Handler(BaseHTTPRequestHandler):
         step = 64 * 1024
         for offset in range(0, limit, step):
             piece = body[offset : min(offset + step, limit)]
+            entry.sent += len(piece)  # counted first: the client may read it at once
             try:
                 self.wfile.write(piece)
                 self.wfile.flush()
             except OSError:
                 return
-            entry.sent += len(piece)
             if faults.rate:
                 time.sleep(len(piece) / faults.rate)
         if limit < len(body):
