@@ -324,3 +324,26 @@ def test_arm_single_station_with_quality_flags(shared_file) -> None:
     bad = (raw["qc_temp_mean"].values & 0b111) != 0
     assert np.isnan(t2m.values[bad]).all()
     np.testing.assert_allclose(t2m.values[~bad], raw["temp_mean"].values[~bad] + 273.15, 1e-6)
+
+
+def test_cmip6_native_ocean_grid_opens_curvilinear(tmp_path: Path) -> None:
+    """A CMIP6 ocean variable on its native grid (2-D lat/lon on j, i with vertices) keeps
+    its DRS metadata and opens as a curvilinear grid."""
+    lat = np.linspace(-60, 60, 5)[:, None] + np.zeros((1, 6))
+    lon = np.linspace(0, 300, 6)[None, :] + 2.0 * np.arange(5)[:, None]
+    ds = xr.Dataset(
+        {"tos": (("time", "j", "i"), np.full((2, 5, 6), 15.0), {"units": "degC"})},
+        coords={
+            "time": pd.date_range("2000-01-16", periods=2, freq="MS"),
+            "latitude": (("j", "i"), lat, {"standard_name": "latitude", "units": "degrees_north"}),
+            "longitude": (("j", "i"), lon, {"standard_name": "longitude", "units": "degrees_east"}),
+        },
+        attrs={"mip_era": "CMIP6", "source_id": "ACCESS-OM2", "variable_id": "tos"},
+    )
+    path = tmp_path / "tos_Omon_ACCESS-OM2_historical_r1i1p1f1_gn_200001-200002.nc"
+    ds.to_netcdf(path)
+    out = climbench.open_dataset(path)
+    validate(out)
+    assert out.attrs["climbench_source"] == "cmip6" and out.attrs["source_id"] == "ACCESS-OM2"
+    assert out["sea_surface_temperature"].dims == ("time", "y", "x")
+    assert float(out["sea_surface_temperature"].max()) == pytest.approx(288.15)

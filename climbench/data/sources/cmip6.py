@@ -113,6 +113,10 @@ class CMIP6Adapter(SourceAdapter):
         return meta
 
     def adjust(self, raw: xr.Dataset, path: str) -> xr.Dataset:
+        from climbench.data.sources.curvilinear import CurvilinearAdapter
+
         # CMOR writes the reference height of tas/uas as a scalar coordinate; the canonical
         # name already says 2 m / 10 m, and keeping it blocks merging tas with uas.
-        return raw.drop_vars([c for c in ("height",) if c in raw.coords])
+        raw = raw.drop_vars([c for c in ("height",) if c in raw.coords])
+        curvilinear = CurvilinearAdapter()  # native ocean grids (gn): 2-D lat/lon on (j, i)
+        return curvilinear.adjust(raw, path) if curvilinear.matches(path, raw) else raw
