@@ -32,6 +32,7 @@ from climbench.errors import (
 from climbench.evaluation import compare, evaluate
 from climbench.evaluation.results import statistics_from_dataset
 from climbench.tasks import forecast as fc_tasks
+from climbench.tasks import get_spec
 from tests.small_tasks import SMALL_LEADS
 
 ERA5_UK = "pydata+xarray-data/era5-2mt-2019-03-uk.grib"
@@ -333,7 +334,7 @@ def test_refuses_nan_in_predictions(forecast_task, good_pred) -> None:
 
 @pytest.mark.parametrize(
     ("key", "wrong"),
-    [("task", "forecast/era5-5.625"), ("task_version", 2), ("task_digest", "0123456789abcdef")],
+    [("task", "forecast/era5-5.625"), ("task_version", 1), ("task_digest", "0123456789abcdef")],
 )
 def test_refuses_a_file_made_for_another_protocol(forecast_task, good_pred, key, wrong) -> None:
     err = refused(good_pred.assign_attrs({key: wrong}), forecast_task, SchemaError, key)
@@ -572,7 +573,7 @@ def test_era5_uk_prepare_and_evaluate_through_the_cli(shared_file, tmp_path) -> 
     assert value(table, model="persistence", **t2m_1h) < value(table, model="climatology", **t2m_1h)
     assert (table.n_samples == 12).all()
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["task"] == "forecast/era5-uk-t2m@1"
+    assert summary["task"] == get_spec("forecast/era5-uk-t2m").id
     assert set(summary["headline"]["scores"]) == {"persistence", "climatology"}
 
 

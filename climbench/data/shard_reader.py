@@ -15,14 +15,19 @@ import json
 import os
 from pathlib import Path
 
+import dask.array as dsa
 import google_crc32c
 import numpy as np
 import xarray as xr
+from dask.base import tokenize
 from numcodecs import Zstd
 
 from climbench.errors import StoreError
 
 PathLike = str | os.PathLike
+#: about this many bytes per dask chunk of :func:`lazy_shards` (a whole number of inner
+#: chunks, at most a shard): a time selection reads little beyond what it needs
+DASK_CHUNK_BYTES = 8 * 2**20
 
 
 def read_steps(store: PathLike, da: xr.DataArray, start: int, stop: int) -> np.ndarray | None:
@@ -31,6 +36,43 @@ def read_steps(store: PathLike, da: xr.DataArray, start: int, stop: int) -> np.n
     if not _stored_values_are_decoded(da):
         return None
     return _read_time_steps(Path(store) / str(da.name), start, stop)
+
+
+def lazy_shards(store: PathLike, ds: xr.Dataset) -> xr.Dataset:
+    """``ds`` (a prepared store opened with ``chunks=None``) with every variable in the
+    prepared layout as a dask array read by the shard reader.
+
+    The lazy counterpart of :func:`read_steps`: dask and xarray users get the same values
+    as zarr's reader gives, in chunks of whole inner chunks of about ``DASK_CHUNK_BYTES``
+    within a shard, each one byte-range read. Other variables keep xarray's lazy backend
+    arrays (read by zarr when computed).
+    """
+    out = {}
+    for name, da in ds.data_vars.items():
+        if da.dims[:1] != ("time",) or not _stored_values_are_decoded(da):
+            continue
+        array = Path(store) / str(name)
+        layout = _shard_layout(json.loads((array / "zarr.json").read_text()))
+        if layout is None:
+            continue
+        shard_steps, chunk_steps, dtype = layout
+        step_bytes = dtype.itemsize * int(np.prod(da.shape[1:]))
+        steps = min(
+            shard_steps, max(1, DASK_CHUNK_BYTES // (step_bytes * chunk_steps)) * chunk_steps
+        )
+        n = da.shape[0]
+        key = "prepared-shards-" + tokenize(os.fspath(array), n, steps)
+        zeros = (0,) * (da.ndim - 1)
+        graph = {
+            (key, i, *zeros): (_read_time_steps, array, a, min(a + steps, n))
+            for i, a in enumerate(range(0, n, steps))
+        }
+        chunks = (
+            tuple(min(steps, n - a) for a in range(0, n, steps)),
+            *((k,) for k in da.shape[1:]),
+        )
+        out[name] = da.copy(data=dsa.Array(graph, key, chunks, dtype=da.dtype))
+    return ds.assign(out)
 
 
 def _stored_values_are_decoded(da: xr.DataArray) -> bool:

@@ -80,10 +80,12 @@ def _whole_fields(x):
 def weighted_means_kernel(
     pointwise: Pointwise, nout: int, *arrays_and_weights: np.ndarray
 ) -> np.ndarray:
-    """Per-sample area-weighted means of ``nout`` pointwise quantities.
+    """Per-sample area-weighted means of ``nout`` pointwise quantities, for every region.
 
     ``arrays_and_weights``: the inputs (broadcastable, last two axes lat, lon) followed by
-    the (lat, lon) weights. Returns an array of shape ``lead + (nout,)`` in float64.
+    the weights, (lat, lon) or (region, lat, lon). Returns an array of shape
+    ``lead + (nout,)``, or ``lead + (region, nout)`` for 3-D weights, in float64: each
+    block of quantities is reduced for all regions by one matrix product.
     """
     *arrays, weights = arrays_and_weights
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
@@ -96,9 +98,12 @@ def weighted_means_kernel(
         else np.broadcast_to(a, shape)
         for a in arrays
     ]
-    w = np.asarray(weights, dtype=dtype).reshape(ncell)
-    wsum = float(w.sum(dtype=np.float64))
-    out = np.empty((*lead, nout), dtype=np.float64)
+    per_region = np.asarray(weights).ndim == 3
+    w64 = np.asarray(weights, dtype=np.float64).reshape(-1, ncell).T  # (ncell, region)
+    wsum = w64.sum(axis=0)
+    w = w64.astype(dtype)
+    nregion = w.shape[1]
+    out = np.empty((*lead, nregion, nout), dtype=np.float64)
 
     def run_block(index: tuple, scratch: Callable[[int], np.ndarray]) -> None:
         blocks = [
@@ -106,23 +111,23 @@ def weighted_means_kernel(
             for a in inputs
         ]
         qs = pointwise(blocks, scratch)
-        res = out[index].reshape(-1, nout)  # a view: out is C-contiguous
+        res = out[index].reshape(-1, nregion, nout)  # a view: out is C-contiguous
         for k, q in enumerate(qs):
-            res[:, k] = q @ w
-        bad = ~np.isfinite(res).all(axis=-1)
+            res[:, :, k] = q @ w
+        bad = ~np.isfinite(res).all(axis=(-2, -1))
         if bad.any():
             qb = [np.broadcast_to(q, (res.shape[0], ncell))[bad] for q in qs]
             valid = np.logical_and.reduce([np.isfinite(q) for q in qb])
-            den = valid.astype(np.float64) @ w.astype(np.float64) / wsum
+            den = valid.astype(np.float64) @ w64 / wsum
             with np.errstate(invalid="ignore", divide="ignore"):
                 res[bad] = np.stack(
-                    [np.where(valid, q, 0).astype(np.float64) @ w / den for q in qb], axis=-1
+                    [np.where(valid, q, 0).astype(np.float64) @ w64 / den for q in qb], axis=-1
                 )
 
     def run(indices: list) -> None:
         buffers: dict[int, np.ndarray] = {}  # reused scratch: no allocation per block
         for index in indices:
-            rows = out[index].size // nout
+            rows = out[index].size // (nout * nregion)
 
             def scratch(k: int, rows: int = rows) -> np.ndarray:
                 if k not in buffers or buffers[k].shape[0] < rows:
@@ -138,8 +143,8 @@ def weighted_means_kernel(
         list(_POOL.map(run, [indices[a:b] for a, b in pairwise(bounds)]))
     else:
         run(indices)
-    out /= wsum
-    return out
+    out /= wsum[:, None]
+    return out if per_region else out[..., 0, :]
 
 
 def spatial_means(
@@ -150,18 +155,24 @@ def spatial_means(
 ) -> list:
     """Apply :func:`weighted_means_kernel` through xarray; one result per name.
 
-    Lazy for dask-backed inputs (one task per chunk, all quantities in one pass).
+    Lazy for dask-backed inputs (one task per chunk, all quantities in one pass). Weights
+    with a ``region`` dim give every region in the same pass (results keep the dim).
     """
     nout = len(names)
+    weight_dims = [d for d in ("region", *SPATIAL) if d in weights.dims]
+    out_dims = ["region", "quantity"] if "region" in weights.dims else ["quantity"]
+    sizes = {"quantity": nout} | (
+        {"region": weights.sizes["region"]} if "region" in weights.dims else {}
+    )
     result = xr.apply_ufunc(
         lambda *a: weighted_means_kernel(pointwise, nout, *a),
         *[_whole_fields(x) for x in inputs],
-        weights,
-        input_core_dims=[list(SPATIAL)] * (len(inputs) + 1),
-        output_core_dims=[["quantity"]],
+        weights.transpose(*weight_dims),
+        input_core_dims=[list(SPATIAL)] * len(inputs) + [weight_dims],
+        output_core_dims=[out_dims],
         dask="parallelized",
         output_dtypes=[np.float64],
-        dask_gufunc_kwargs={"output_sizes": {"quantity": nout}},
+        dask_gufunc_kwargs={"output_sizes": sizes},
     )
     return [result.isel(quantity=i, drop=True) for i in range(nout)]
 
@@ -172,13 +183,23 @@ def time_mean(x, like):
     return x.mean(dims, skipna=True) if dims else x
 
 
-def per_region(compute: Callable, like, region, mask):
-    """``compute(weights)`` for one region, or concatenated along a new ``region`` dim."""
+def per_region(compute: Callable, like, region, mask, together: bool = False):
+    """``compute(weights)`` for one region, or concatenated along a new ``region`` dim.
+
+    ``together``: ``compute`` takes weights with a ``region`` dim (:func:`spatial_means`
+    then reduces every region in one pass over the data) and is called once.
+    """
     regions, as_dim = regions_list(region)
-    out = [compute(area_weights(like["lat"], like["lon"], r, mask)) for r in regions]
+    weights = [area_weights(like["lat"], like["lon"], r, mask) for r in regions]
+    names = [region_name(r) for r in regions]
+    if together:
+        stacked = xr.concat(weights, dim="region").assign_coords(region=names)
+        out = compute(stacked)
+        return out if as_dim else out.isel(region=0, drop=True)
+    out = [compute(w) for w in weights]
     if not as_dim:
         return out[0]
-    return xr.concat(out, dim="region").assign_coords(region=[region_name(r) for r in regions])
+    return xr.concat(out, dim="region").assign_coords(region=names)
 
 
 def _k_identity(blocks, scratch):
@@ -193,5 +214,9 @@ def area_mean(field, *, region="global", mask=None):
     """
     check_spatial(field, "field")
     return per_region(
-        lambda w: spatial_means(_k_identity, [field], w, ["mean"])[0], field, region, mask
+        lambda w: spatial_means(_k_identity, [field], w, ["mean"])[0],
+        field,
+        region,
+        mask,
+        together=True,
     )

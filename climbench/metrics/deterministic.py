@@ -26,8 +26,8 @@ from climbench.metrics._xp import namespace
 from climbench.metrics.layout import (
     check_pair,
     climatology_at,
+    climatology_for_forecast,
     sample_dims,
-    valid_time,
 )
 from climbench.metrics.weights import Region
 
@@ -137,7 +137,7 @@ def _pointwise_score(kernel, pointwise, forecast, truth, region, mask, spatial_m
         score = time_mean(per_sample, forecast)
         return np.sqrt(score) if sqrt else score
 
-    return per_region(compute, forecast, region, mask)
+    return per_region(compute, forecast, region, mask, together=True)
 
 
 def mse(
@@ -188,7 +188,7 @@ def mean_rmse(forecast: Field, truth: Field, *, region: RegionArg = "global", ma
         (per_sample,) = spatial_means(_k_squared, [forecast, truth], w, ["mse"])
         return time_mean(np.sqrt(per_sample), forecast)
 
-    return per_region(compute, forecast, region, mask)
+    return per_region(compute, forecast, region, mask, together=True)
 
 
 def mae(
@@ -244,15 +244,14 @@ def wind_vector_rmse(
         (per_sample,) = spatial_means(_k_vector, inputs, w, ["mse"])
         return np.sqrt(time_mean(per_sample, u_forecast))
 
-    return per_region(compute, u_forecast, region, mask)
+    return per_region(compute, u_forecast, region, mask, together=True)
 
 
 def _climatology_for(climatology: Field, forecast: Field) -> Field:
     if "init_time" in forecast.dims and "lead_time" in forecast.dims:
-        times = valid_time(forecast)
+        clim = climatology_for_forecast(climatology, forecast)
     else:
-        times = forecast["time"]
-    clim = climatology_at(climatology, times)
+        clim = climatology_at(climatology, forecast["time"])
     return clim.assign_coords(lat=forecast["lat"], lon=forecast["lon"])
 
 
@@ -298,4 +297,4 @@ def acc(
             ]
         return time_mean(acc_from_moments(*moments, centred=centred), forecast)
 
-    return per_region(compute, forecast, region, mask)
+    return per_region(compute, forecast, region, mask, together=True)

@@ -34,6 +34,45 @@ def _field_weights(lat, like: torch.Tensor) -> torch.Tensor:
     return latitude_weights(lat, like)[:, None].expand(like.shape[-2], like.shape[-1])
 
 
+def field_means(
+    quantity: torch.Tensor,
+    target: torch.Tensor,
+    area_weights: torch.Tensor,
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Area-weighted mean of ``quantity`` (..., lat, lon) over each field, shape (...).
+
+    ``area_weights``: (lat,) cell-area weights (:func:`latitude_weights`); cells where
+    ``target`` is not finite or ``mask`` (lat, lon) is 0 do not count (their weight and
+    their value are zeroed, so a NaN target never reaches the gradient).
+    """
+    valid = torch.isfinite(target)
+    weights = area_weights[:, None].expand(target.shape[-2:])
+    if mask is not None:
+        weights = weights * mask
+    weights = weights * valid
+    quantity = torch.where(valid, quantity, torch.zeros_like(quantity))
+    return (quantity * weights).sum((-2, -1)) / weights.sum((-2, -1)).clamp_min(1e-12)
+
+
+def field_losses(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    area_weights: torch.Tensor,
+    mask: torch.Tensor | None = None,
+    member_axis: int | None = None,
+) -> torch.Tensor:
+    """The training loss of each field: its area-weighted squared error (the per-sample
+    MSE of :func:`mse`) or, for an ensemble ``pred`` with ``member_axis``, its fair CRPS
+    (:func:`crps_ensemble`); per leading index (batch, channel), NaN targets skipped."""
+    finite = torch.where(torch.isfinite(target), target, torch.zeros_like(target))
+    if member_axis is not None:
+        error = crps_ensemble_array(pred, finite, axis=member_axis, fair=True)
+    else:
+        error = squared_error(pred, finite)
+    return field_means(error, target, area_weights, mask)
+
+
 def mse(pred: torch.Tensor, target: torch.Tensor, lat) -> torch.Tensor:
     """Area-weighted MSE, mean over leading dims (units^2). NaN targets are skipped."""
     return weighted_mean(squared_error(pred, target), _field_weights(lat, pred)).mean()

@@ -41,7 +41,7 @@ from torch import Tensor, nn
 
 from climbench.data.grids import cell_area_weights
 from climbench.errors import ConfigError
-from climbench.metrics.probabilistic import crps_ensemble_array
+from climbench.metrics.torch import field_losses, field_means
 from climbench.models import build_model
 
 
@@ -214,24 +214,10 @@ class ClimbenchModule(LightningModule):
     # -- loss -----------------------------------------------------------------------------
     def channel_losses(self, pred: Tensor, y: Tensor, mask: Tensor | None = None) -> Tensor:
         """Per output channel, the mean over samples of the area-weighted mean squared error
-        (or fair CRPS of an ensemble ``pred`` (B, M, C, lat, lon)) of each field."""
-        target = _finite(y)  # NaN targets get zero weight and must not poison the gradient
-        if self.members > 1:
-            error = crps_ensemble_array(pred, target, axis=1, fair=True)
-        else:
-            error = (pred - target) ** 2
-        return self.field_means(error, y, mask).mean(0)
-
-    def field_means(self, error: Tensor, y: Tensor, mask: Tensor | None = None) -> Tensor:
-        """Area-weighted mean of ``error`` (B, C, lat, lon) over each field, (B, C); cells
-        where the target ``y`` is NaN or ``mask`` (lat, lon) is 0 do not count."""
-        valid = torch.isfinite(y)
-        weights = self.area_weights[:, None].expand(y.shape[-2:])
-        if mask is not None:
-            weights = weights * mask
-        weights = weights * valid
-        error = torch.where(valid, error, torch.zeros_like(error))
-        return (error * weights).sum((2, 3)) / weights.sum((2, 3)).clamp_min(1e-12)
+        (or fair CRPS of an ensemble ``pred`` (B, M, C, lat, lon)) of each field
+        (:func:`climbench.metrics.torch.field_losses`)."""
+        member_axis = 1 if self.members > 1 else None
+        return field_losses(pred, y, self.area_weights, mask, member_axis).mean(0)
 
     def loss(self, per_channel: Tensor) -> Tensor:
         """The variable-weighted mean of :meth:`channel_losses`."""
@@ -264,7 +250,7 @@ class ClimbenchModule(LightningModule):
         for pred, y in self._pairs(batch):
             loss = loss + self.loss(self.channel_losses(pred, y, mask))
             mean = pred.mean(1) if self.members > 1 else pred
-            self._val_sums[:-1] += self.field_means((mean - y) ** 2, y, mask).sum(0)
+            self._val_sums[:-1] += field_means((mean - y) ** 2, y, self.area_weights, mask).sum(0)
             self._val_sums[-1] += len(y)
         self.log("val/loss", loss, prog_bar=True, sync_dist=True, batch_size=len(batch["x"]))
 
@@ -351,8 +337,3 @@ def _check_options(
             found=f"targets not in the inputs: {', '.join(missing)}",
             hint="use direct forecasts (rollout_steps: 0)",
         )
-
-
-def _finite(y: Tensor) -> Tensor:
-    """``y`` with NaN replaced by 0."""
-    return torch.where(torch.isfinite(y), y, torch.zeros_like(y))

@@ -1,0 +1,146 @@
+"""The metrics API on lazy (dask, Zarr) inputs gives the numbers of in-memory inputs.
+
+Covers the lazy paths the benchmark measures: truth gathered per forecast block
+(``align_to_forecast``), the climatology gathered the same way (``acc``), all regions in one
+pass, any chunking of the inputs (one init per chunk, a climatology chunked along lat as
+WeatherBench 2 ships it), and the prepared store's shard-backed dask arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import climbench.metrics as cm
+from climbench.metrics import layout
+
+REGIONS = ["global", "tropics", "extratropics"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    lat = np.linspace(-87.1875, 87.1875, 16)
+    lon = np.arange(0, 360, 11.25)
+    times = pd.date_range("2020-01-01", periods=120, freq="6h")
+    truth = xr.DataArray(
+        rng.standard_normal((times.size, lat.size, lon.size)).astype(np.float32),
+        dims=("time", "lat", "lon"),
+        coords={"time": times, "lat": lat, "lon": lon},
+        name="t2m",
+    )
+    inits = times[:40:2]
+    leads = pd.to_timedelta([6, 12, 24, 48], unit="h")
+    valid = inits.values[:, None] + leads.values[None, :]
+    y = truth.sel(time=valid.ravel()).values.reshape(inits.size, leads.size, lat.size, lon.size)
+    forecast = xr.DataArray(
+        y + 0.5 * rng.standard_normal(y.shape).astype(np.float32),
+        dims=("init_time", "lead_time", "lat", "lon"),
+        coords={"init_time": inits, "lead_time": leads, "lat": lat, "lon": lon},
+        name="t2m",
+    )
+    clim = xr.DataArray(
+        rng.standard_normal((366, 4, lat.size, lon.size)).astype(np.float32),
+        dims=("dayofyear", "hour", "lat", "lon"),
+        coords={"dayofyear": np.arange(1, 367), "hour": [0, 6, 12, 18], "lat": lat, "lon": lon},
+        name="t2m",
+    )
+    return forecast, truth, clim
+
+
+@pytest.mark.parametrize("init_chunk", [1, 3])
+@pytest.mark.parametrize("truth_chunk", [1, 7, None])
+def test_align_to_forecast_lazy_equals_eager(data, init_chunk, truth_chunk):
+    forecast, truth, _ = data
+    eager = cm.align_to_forecast(forecast, truth)
+    lazy_truth = truth if truth_chunk is None else truth.chunk({"time": truth_chunk})
+    lazy = cm.align_to_forecast(forecast.chunk({"init_time": init_chunk}), lazy_truth)
+    assert lazy.chunks is not None and lazy.chunksizes["init_time"][0] == init_chunk
+    xr.testing.assert_identical(lazy.compute(), eager)
+
+
+@pytest.mark.parametrize("lat_chunk", [None, 4])
+def test_climatology_for_forecast_equals_label_selection(data, lat_chunk, monkeypatch):
+    forecast, _, clim = data
+    expected = cm.climatology_at(clim, cm.valid_time(forecast))
+    source = clim if lat_chunk is None else clim.chunk({"lat": lat_chunk, "dayofyear": 100})
+    lazy = layout.climatology_for_forecast(source, forecast.chunk({"init_time": 2}))
+    np.testing.assert_array_equal(lazy.values, expected.transpose(*lazy.dims).values)
+    # a climatology above the in-memory limit is gathered by rows from a chunked array
+    monkeypatch.setattr(layout, "_CLIMATOLOGY_CHUNK_BYTES", 2**16)
+    chunked = layout.climatology_for_forecast(source, forecast.chunk({"init_time": 2}))
+    np.testing.assert_array_equal(chunked.values, lazy.values)
+
+
+def test_climatology_missing_hour_is_refused(data):
+    forecast, _, clim = data
+    with pytest.raises(cm.layout.CoordinateError, match="lacks an hour"):
+        layout.climatology_for_forecast(clim.sel(hour=[0, 12]), forecast.chunk({"init_time": 2}))
+
+
+def test_scores_on_lazy_inputs_equal_in_memory_scores(data):
+    forecast, truth, clim = data
+    lazy_f = forecast.chunk({"init_time": 1})
+    lazy_t = cm.align_to_forecast(lazy_f, truth.chunk({"time": 5}))
+    eager_t = cm.align_to_forecast(forecast, truth)
+    for name, lazy, eager in (
+        (
+            "rmse",
+            cm.rmse(lazy_f, lazy_t, region=REGIONS),
+            cm.rmse(forecast, eager_t, region=REGIONS),
+        ),
+        (
+            "acc",
+            cm.acc(lazy_f, lazy_t, clim.chunk({"lat": 4}), region=REGIONS),
+            cm.acc(forecast, eager_t, clim, region=REGIONS),
+        ),
+        (
+            "bias",
+            cm.bias(lazy_f, lazy_t, region="tropics"),
+            cm.bias(forecast, eager_t, region="tropics"),
+        ),
+    ):
+        assert lazy.chunks is not None, name
+        np.testing.assert_allclose(lazy.values, eager.values, rtol=2e-6, err_msg=name)
+    # all regions in one pass give what each region gives alone
+    together = cm.mse(forecast, eager_t, region=REGIONS)
+    for region in REGIONS:
+        alone = cm.mse(forecast, eager_t, region=region)
+        np.testing.assert_allclose(
+            together.sel(region=region).values, alone.values, rtol=1e-6
+        )  # float32 sums: BLAS kernels differ
+
+
+def test_regions_are_independent_where_cells_are_masked(data):
+    """A NaN cell inside one region must not change another region's mean."""
+    forecast, truth, _ = data
+    t = cm.align_to_forecast(forecast, truth).copy()
+    t[:, :, 0, 0] = np.nan  # a polar cell: outside the tropics
+    both = cm.mse(forecast, t, region=["tropics", "global"])
+    alone = cm.mse(forecast, t, region="tropics")
+    np.testing.assert_allclose(
+        both.sel(region="tropics").values, alone.values, rtol=1e-6
+    )  # float32 sums: BLAS kernels differ
+    assert np.isfinite(both.sel(region="global").values).all()
+
+
+def test_prepared_store_is_read_lazily_by_shards(tmp_path):
+    from climbench.data.prepare import load_prepared, open_prepared, prepare
+    from climbench.data.synthetic import weather
+
+    source = tmp_path / "source.zarr"
+    weather("5.625", (2016, 2016), seed=0, variables=["2m_temperature", "temperature"]).sel(
+        time=slice("2016-01-01", "2016-02-15")
+    ).to_zarr(source, mode="w")
+    store = prepare(source, tmp_path / "prepared.zarr", progress=False)
+    lazy = open_prepared(store)
+    assert lazy["2m_temperature"].chunks is not None
+    assert len(lazy["2m_temperature"].chunks[0]) < lazy.sizes["time"]  # not one per step
+    window = ("2016-01-10", "2016-02-01T06")
+    loaded = load_prepared(store, ["2m_temperature", "temperature"], window)
+    part = lazy[["2m_temperature", "temperature"]].sel(time=slice(*window)).compute()
+    xr.testing.assert_identical(part, loaded)
+    with xr.open_zarr(store, chunks=None) as plain:
+        np.testing.assert_array_equal(plain["temperature"].values, lazy["temperature"].values)
