@@ -67,23 +67,26 @@ def _gnomonic(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
 
 def _invert_bilinear(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(s, t)`` with the bilinear map of ``corners (n, 4, 2)`` (order: (0,0), (1,0),
-    (1,1), (0,1)) equal to the origin, by Newton's method from the cell centre."""
-    a, b, c, d = (corners[:, k] for k in range(4))
-    s = np.full(corners.shape[0], 0.5)
-    t = np.full(corners.shape[0], 0.5)
-    for _ in range(NEWTON_STEPS):
-        f = (
-            (1 - s)[:, None] * (1 - t)[:, None] * a
-            + s[:, None] * (1 - t)[:, None] * b
-            + s[:, None] * t[:, None] * c
-            + (1 - s)[:, None] * t[:, None] * d
-        )
-        ds_ = (1 - t)[:, None] * (b - a) + t[:, None] * (c - d)
-        dt_ = (1 - s)[:, None] * (d - a) + s[:, None] * (c - b)
-        det = ds_[:, 0] * dt_[:, 1] - ds_[:, 1] * dt_[:, 0]
-        det = np.where(np.abs(det) > 1e-30, det, np.nan)
-        s = s - (f[:, 0] * dt_[:, 1] - f[:, 1] * dt_[:, 0]) / det
-        t = t - (ds_[:, 0] * f[:, 1] - ds_[:, 1] * f[:, 0]) / det
+    (1,1), (0,1)) equal to the origin, by Newton's method from the cell centre (stops once
+    every update is below 1e-12)."""
+    (ax, bx, cx, dx), (ay, by, cy, dy) = np.moveaxis(corners, (1, 2), (1, 0))
+    # x(s, t) = ax + ex s + fx t + gx s t, likewise y
+    ex, fx, gx = bx - ax, dx - ax, ax - bx + cx - dx
+    ey, fy, gy = by - ay, dy - ay, ay - by + cy - dy
+    s = np.full(ax.shape, 0.5)
+    t = np.full(ax.shape, 0.5)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for _ in range(NEWTON_STEPS):
+            rx = ax + ex * s + fx * t + gx * s * t
+            ry = ay + ey * s + fy * t + gy * s * t
+            xs, xt = ex + gx * t, fx + gx * s
+            ys, yt = ey + gy * t, fy + gy * s
+            det = xs * yt - xt * ys
+            step_s = (rx * yt - xt * ry) / det
+            step_t = (xs * ry - rx * ys) / det
+            s, t = s - step_s, t - step_t
+            if np.nanmax(np.abs(step_s), initial=0) < 1e-12:
+                break
     return s, t
 
 
@@ -248,18 +251,28 @@ def clipped_area(polygons: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Areas of convex ``polygons (n, k, 2)`` (counter-clockwise) clipped to the
     axis-aligned ``boxes (n, 4)`` (xmin, ymin, xmax, ymax): Sutherland-Hodgman, vectorised.
 
-    About 20x faster than GEOS overlays (``shapely.intersection``) for the millions of
-    cell pairs of a fine grid; the tests check it against shapely.
+    5x faster than GEOS overlays (``shapely.intersection``) on the WRF d1 cell pairs
+    (``benchmarks/bench_curvilinear_regrid.py``); the tests check it against shapely.
     """
     poly = np.asarray(polygons, dtype=float)
-    count = np.full(poly.shape[0], poly.shape[1])
+    low, high = poly.min(axis=1), poly.max(axis=1)
+    inside = (low >= boxes[:, :2]).all(axis=1) & (high <= boxes[:, 2:]).all(axis=1)
+    area = _shoelace(poly)  # polygons inside their box need no clipping
+    cut = np.flatnonzero(~inside)
+    part, box = poly[cut], boxes[cut]
+    count = np.full(part.shape[0], part.shape[1])
     for axis, bound, keep_above in (
-        (0, boxes[:, 0], True),
-        (0, boxes[:, 2], False),
-        (1, boxes[:, 1], True),
-        (1, boxes[:, 3], False),
+        (0, box[:, 0], True),
+        (0, box[:, 2], False),
+        (1, box[:, 1], True),
+        (1, box[:, 3], False),
     ):
-        poly, count = _clip_half_plane(poly, count, axis, bound, keep_above)
+        part, count = _clip_half_plane(part, count, axis, bound, keep_above)
+    area[cut] = _shoelace(part)
+    return area
+
+
+def _shoelace(poly: np.ndarray) -> np.ndarray:
     x, y = poly[..., 0], poly[..., 1]
     return 0.5 * np.abs(np.sum(x * np.roll(y, -1, 1) - np.roll(x, -1, 1) * y, axis=1))
 
