@@ -6,6 +6,7 @@ resumes without fetching any chunk twice."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ from climbench.cli import app
 from climbench.datasets import zarr_subset
 from climbench.datasets.card import card_from_dict
 from climbench.datasets.manifest import MANIFEST, verify
-from climbench.errors import ConfigError, DataFileError
+from climbench.errors import ConfigError, DataFileError, StoreError
 from tests.servers.gcs import gcs_emulator
 from tests.servers.http_files import FileServer
 from tests.servers.wb2_store import build_eda_levels, build_monthly_t2m, build_uk_t2m
@@ -181,3 +182,33 @@ def test_cli_download_dry_run_and_verify(server, tmp_path, monkeypatch) -> None:
     victim.write_bytes(b"broken")
     checked = runner.invoke(app, ["datasets", "verify", str(out)])
     assert checked.exit_code != 0 and "bad" in checked.output
+
+
+def test_arco_valid_time_attributes_clip_the_years(stores, tmp_path) -> None:
+    """ARCO-ERA5's time axis runs past its data: only valid_time_start..stop is fetched."""
+    store = tmp_path / "arco.zarr"
+    shutil.copytree(stores / "monthly.zarr", store)
+    group = zarr.open_group(store, mode="r+")
+    group.attrs.update(valid_time_start="1979-01-01", valid_time_stop="1999-12-01")
+    zarr.consolidate_metadata(store)
+    server = FileServer(tmp_path)
+    try:
+        plan = climbench.download("arco-era5", variables=["2m_temperature"], years="1995-2005",
+                                  endpoint=server.url_of("arco.zarr"), dry_run=True)  # fmt: skip
+    finally:
+        server.close()
+    [data] = [a for a in plan.payload.arrays if a.name == "2m_temperature"]
+    assert sorted(data.keys) == [f"2m_temperature/{i}.0.0" for i in range(16, 21)]
+    assert any("valid times" in note for note in plan.notes)
+
+
+def test_a_full_disk_is_reported_with_the_path(server, tmp_path, monkeypatch) -> None:
+    def no_space(path, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(zarr_subset, "_write_atomic", no_space)
+    with pytest.raises(StoreError, match="disk full") as info:
+        climbench.download(wb2_card(), variables=["2m_temperature"], years="2000",
+                           out=tmp_path / "dl", endpoint=server.url_of("monthly.zarr"))  # fmt: skip
+    assert str(tmp_path / "dl") in str(info.value)
+    assert not (tmp_path / "dl" / MANIFEST).exists()

@@ -21,6 +21,7 @@ The sha256 of every fetched chunk and metadata document is returned for the mani
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import os
@@ -43,7 +44,7 @@ from zarr.core.buffer import default_buffer_prototype
 
 from climbench.datasets.card import Card
 from climbench.datasets.selection import Selection
-from climbench.errors import ConfigError, DataFileError
+from climbench.errors import ConfigError, DataFileError, StoreError
 from climbench.io import atomic_directory
 
 #: environment variable with a GCS endpoint URL (a mirror or an emulator) for gs:// stores;
@@ -299,7 +300,7 @@ def fetch_chunks(
     fs, root = filesystem(zplan.endpoint)
     stats = FetchStats()
     for key, data in zplan.metadata.items():
-        _write_atomic(mirror / key, data)
+        _keep(mirror / key, data)
         stats.checksums[key] = hashlib.sha256(data).hexdigest()
     absent_list = mirror.with_name(mirror.name + ".absent")  # beside it: not a Zarr node
     absent = set(absent_list.read_text().split()) if absent_list.exists() else set()
@@ -322,7 +323,17 @@ def fetch_chunks(
                 stats.bytes += len(data)
                 stats.checksums[key] = hashlib.sha256(data).hexdigest()
         if data is not None:
-            _write_atomic(target, data)
+            try:
+                _write_atomic(target, data)
+            except OSError as err:
+                raise StoreError(
+                    "cannot write a fetched chunk"
+                    + (" (disk full)" if err.errno == errno.ENOSPC else ""),
+                    path=target,
+                    expected="a writable folder with free space",
+                    found=f"{type(err).__name__}: {err}",
+                    hint="free disk space or choose another --out; run again to resume",
+                ) from err
         if on_chunk is not None:
             on_chunk(len(data or b""))
 
@@ -372,6 +383,22 @@ def _remote_error(where: str, err: BaseException, card: Card | None) -> DataFile
         hint="check the network; run again to resume"
         + (f", or point ${card.endpoint_env} at a mirror" if card else ""),
     )
+
+
+def _keep(path: Path, data: bytes) -> None:
+    """Write a fetched document or chunk into the mirror; a failed write (disk full) is a
+    :class:`StoreError` naming the path."""
+    try:
+        _write_atomic(path, data)
+    except OSError as err:
+        full = " (disk full)" if err.errno == errno.ENOSPC else ""
+        raise StoreError(
+            "cannot write what was fetched" + full,
+            path=path,
+            expected="a writable folder with free space",
+            found=f"{type(err).__name__}: {err}",
+            hint="free disk space or choose another --out; run again to resume",
+        ) from err
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
