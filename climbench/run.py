@@ -27,6 +27,7 @@ from rich.console import Console
 
 from climbench.baselines import config_path
 from climbench.evaluation import evaluate
+from climbench.leaderboard.local import local_site
 from climbench.tasks import Task, get_task
 from climbench.tasks.task import default_data_root
 
@@ -54,7 +55,7 @@ def baseline_configs(task_name: str) -> list[Path]:
     return found
 
 
-def _run_task(task: Task, results_dir: Path, console: Console) -> None:
+def _run_task(task: Task, results_dir: Path, console: Console) -> tuple:
     from climbench.baselines import fit as fit_closed_form
     from climbench.training import predict, train
     from climbench.training.config import load_config
@@ -87,6 +88,7 @@ def _run_task(task: Task, results_dir: Path, console: Console) -> None:
     results.write(results_dir / slug, overwrite=True)
     results.print(console)
     console.print(f"scored in {time.perf_counter() - start:.0f} s; results in {results_dir / slug}")
+    return task, results, predictions
 
 
 def default_run(
@@ -100,8 +102,9 @@ def default_run(
     data_root = Path(data_root) if data_root is not None else default_data_root()
     results = Path(results_dir) if results_dir is not None else data_root / "results"
     start = time.perf_counter()
-    for name in tasks:
-        _run_task(get_task(name, data_root), results, console)
+    runs = [_run_task(get_task(name, data_root), results, console) for name in tasks]
+    index = local_site(runs, results / "site")  # the run's models beside the committed entries
+    console.print(f"leaderboard: {index.resolve()}")
     console.print(
         f"[bold]climbench run[/] finished in {time.perf_counter() - start:.0f} s; "
         f"results in {results}"

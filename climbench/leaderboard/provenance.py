@@ -15,6 +15,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import numpy as np
+
 from climbench.io import OUTPUT_MARKER
 
 _CHUNK = 1 << 20
@@ -43,6 +45,17 @@ def predictions_sha256(path: str | os.PathLike) -> str:
                 continue
             lines.append(f"{rel} {file_sha256(item)}")
     return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+
+
+def dataset_sha256(ds) -> str:
+    """A content digest of an in-memory predictions dataset (a local run's model, never
+    written to a file): names, dtypes, shapes and bytes of every variable and coordinate."""
+    digest = hashlib.sha256()
+    for name in sorted(map(str, ds.variables)):
+        values = np.ascontiguousarray(ds[name].values)
+        digest.update(f"{name} {values.dtype} {values.shape}\n".encode())
+        digest.update(values.tobytes() if values.dtype != object else str(values.tolist()).encode())
+    return digest.hexdigest()
 
 
 def git_commit() -> str | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import xarray as xr
 
 from climbench.errors import ConfigError, SchemaError
 from climbench.evaluation import evaluate
@@ -49,39 +50,37 @@ def score(predictions: str | os.PathLike, task: Task, name: str, resamples: int 
     return evaluate(predictions, task, model=name, baselines=False, resamples=resamples)
 
 
-def submit(
-    predictions: str | os.PathLike,
-    task: Task | str,
-    card: str | os.PathLike | dict,
-    *,
-    root: str | os.PathLike | None = None,
+def make_entry(
+    predictions: str | os.PathLike | xr.Dataset,
+    task: Task,
+    model: dict,
+    results=None,
     supersedes: str | None = None,
-    data_root: str | os.PathLike | None = None,
-) -> Path:
-    """Score ``predictions`` on ``task`` and write its entry under ``root``; returns the
-    entry's path (see the module docstring)."""
-    root = Path(root) if root is not None else store.default_root()
-    task = get_task(task, data_root) if isinstance(task, str) else task
-    model = cards.load_card(card) if not isinstance(card, dict) else cards.check_card(card)
-    dataset = open_predictions(predictions)  # a missing or unreadable file fails here
-    sha = provenance.predictions_sha256(predictions)
-    eid = store.entry_id(model["name"], model["revision"], sha)
-    _refuse_duplicates(root, task, model, sha, supersedes)
-    results = score(predictions, task, model["name"])
+) -> dict:
+    """The entry of ``predictions`` (a file, or a dataset for a local run's site) scored
+    on ``task``: from ``results`` when given (they must hold ``model["name"]`` scored with
+    :data:`RESAMPLES` resamples), else scored here."""
+    if isinstance(predictions, xr.Dataset):
+        dataset, sha, label = predictions, provenance.dataset_sha256(predictions), "<dataset>"
+    else:
+        dataset = open_predictions(predictions)  # a missing or unreadable file fails here
+        sha, label = provenance.predictions_sha256(predictions), Path(predictions).name
     name = model["name"]
+    if results is None:
+        results = score(predictions, task, name)
     table = results.table[results.table.model == name]
     stats = results.statistics[name]
     spec = task.spec
     entry = {
         "schema": SCHEMA,
-        "id": eid,
+        "id": store.entry_id(name, model["revision"], sha),
         "task": {"name": spec.name, "version": spec.version, "digest": spec.digest()},
         "model": model,
         "provenance": {
             "climbench_version": __version__,
             "git_commit": provenance.git_commit(),
             "predictions_sha256": sha,
-            "predictions_name": Path(predictions).name[: cards.DEFAULT_LIMIT],
+            "predictions_name": label[: cards.DEFAULT_LIMIT],
             "scorer": {
                 "function": "climbench.evaluate",
                 "resamples": RESAMPLES,
@@ -97,7 +96,28 @@ def submit(
         "spectra": diagnostics.spectra(stats, task),
     }
     entry["digest"] = entry_digest(entry)
-    path = store.entry_path(root, spec.name, spec.version, eid)
+    return entry
+
+
+def submit(
+    predictions: str | os.PathLike,
+    task: Task | str,
+    card: str | os.PathLike | dict,
+    *,
+    root: str | os.PathLike | None = None,
+    supersedes: str | None = None,
+    data_root: str | os.PathLike | None = None,
+) -> Path:
+    """Score ``predictions`` on ``task`` and write its entry under ``root``; returns the
+    entry's path (see the module docstring)."""
+    root = Path(root) if root is not None else store.default_root()
+    task = get_task(task, data_root) if isinstance(task, str) else task
+    model = cards.load_card(card) if not isinstance(card, dict) else cards.check_card(card)
+    open_predictions(predictions)  # a missing or unreadable file fails before the digest
+    sha = provenance.predictions_sha256(predictions)
+    _refuse_duplicates(root, task, model, sha, supersedes)
+    entry = make_entry(predictions, task, model, supersedes=supersedes)
+    path = store.entry_path(root, task.spec.name, task.spec.version, entry["id"])
     validate_entry(entry, path)
     if path.exists():
         raise SchemaError(
