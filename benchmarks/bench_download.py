@@ -23,6 +23,7 @@ Run: ``python benchmarks/bench_download.py`` (about a minute on 2 cores).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -178,6 +179,8 @@ def main() -> None:
     resumed, size = resume_fraction(root)
     rows.append(("Cut at half: resume transferred / file size", resumed / size, "<= 0.55"))
 
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nload average while measuring: {load} on {os.cpu_count()} cores")
     width = max(len(r[0]) for r in rows)
     print(f"\n{'figure':<{width}}  {'measured':>9}  target")
     for label, value, target in rows:

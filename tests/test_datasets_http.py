@@ -206,6 +206,6 @@ def test_kill_9_mid_download_then_rerun(served, tmp_path) -> None:
     assert (out / src.name).read_bytes() == src.read_bytes() and verify(out)[1] == []
     assert second == size - kept  # the rerun fetches exactly what was not on disk
     # sent twice: the block being read when the process died and the server's pieces
-    # already in the socket (it sends 64 KiB pieces, the client reads 256 KiB blocks)
+    # already in the socket (it sends 64 KiB pieces)
     assert first - kept <= 3 * http.BLOCK
     assert second <= 0.55 * size + 3 * http.BLOCK

@@ -31,7 +31,7 @@ from climbench.errors import ConfigError, DataFileError, StoreError
 
 #: bytes per read from the network and per write to disk: the resume granularity (a
 #: broken connection loses at most the block in flight)
-BLOCK = 1 << 18
+BLOCK = 1 << 16
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
 

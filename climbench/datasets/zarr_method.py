@@ -38,6 +38,7 @@ def fetch(plan: Plan, card: Card, selection: Selection, reporter: Reporter, jobs
     mirror = plan.out / zarr_subset.MIRROR
     bar = reporter.task(f"{card.name} chunks", plan.total_bytes)
     stats = zarr_subset.fetch_chunks(plan.payload, mirror, jobs=jobs, on_chunk=bar.advance)
+    bar.total(stats.bytes)  # the estimate was uncompressed: the bar ends full
     store = store_path(plan.out, card)
     zarr_subset.write_subset(mirror, store, card, selection, overwrite=store.exists())
     entries = [file_entry(plan.out, path) for path in sorted(store.rglob("*")) if path.is_file()]
