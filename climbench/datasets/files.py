@@ -34,7 +34,7 @@ def fetch_files(
     entries = []
     for item in items:
         target = out / item.name
-        fetched = 0
+        fetched, sha256 = 0, None
         if not target.exists():
             bar = reporter.task(item.name, item.size)
             record = download_file(
@@ -46,11 +46,12 @@ def fetch_files(
                 on_bytes=bar.advance,
                 on_total=bar.total,
             )
-            fetched = record.fetched_bytes
+            fetched, sha256 = record.fetched_bytes, record.sha256
         entries.append(
             file_entry(
                 out,
                 target,
+                sha256,
                 url=item.url,
                 provider_checksum=item.checksum,
                 fetched_bytes=fetched,

@@ -101,12 +101,13 @@ def write_manifest(
     return manifest
 
 
-def file_entry(folder: Path, path: Path, **extra: Any) -> dict[str, Any]:
-    """A manifest entry for ``path`` (relative name, size, sha256)."""
+def file_entry(folder: Path, path: Path, sha256: str | None = None, **extra: Any) -> dict[str, Any]:
+    """A manifest entry for ``path`` (relative name, size, sha256: computed unless the
+    download just computed it)."""
     return {
         "path": path.relative_to(folder).as_posix(),
         "size": path.stat().st_size,
-        "sha256": file_digest(path),
+        "sha256": sha256 or file_digest(path),
         **extra,
     }
 
