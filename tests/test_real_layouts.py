@@ -347,3 +347,44 @@ def test_cmip6_native_ocean_grid_opens_curvilinear(tmp_path: Path) -> None:
     assert out.attrs["climbench_source"] == "cmip6" and out.attrs["source_id"] == "ACCESS-OM2"
     assert out["sea_surface_temperature"].dims == ("time", "y", "x")
     assert float(out["sea_surface_temperature"].max()) == pytest.approx(288.15)
+
+
+def test_time_axis_from_other_variables(tmp_path: Path) -> None:
+    """A time dim without coordinate: a reference time plus a lead per step, or one
+    datetime variable along it, give the times; decimal years on month centres too."""
+    base = xr.Dataset(
+        {"t2m": (("time", "lat", "lon"), np.full((3, 2, 2), 280.0, "float32"), {"units": "K"})},
+        coords={"lat": [10.0, 20.0], "lon": [0.0, 10.0]},
+    )
+    ref = base.assign(
+        forecast_reference_time=((), np.datetime64("2020-03-01T00", "ns")),
+        lead=("time", [6.0, 12.0, 18.0], {"units": "hours"}),
+    )
+    ref.to_netcdf(tmp_path / "ref.nc")
+    out = climbench.open_dataset(tmp_path / "ref.nc")
+    assert pd.DatetimeIndex(out["time"].values).strftime("%d %H").tolist() == [
+        "01 06",
+        "01 12",
+        "01 18",
+    ]
+    dated = base.assign(date=("time", pd.date_range("2020-01-01", periods=3, freq="D")))
+    dated.to_netcdf(tmp_path / "dated.nc")
+    out = climbench.open_dataset(tmp_path / "dated.nc")
+    assert pd.DatetimeIndex(out["time"].values)[-1] == pd.Timestamp("2020-01-03")
+    decimal = base.assign_coords(time=[2001 + (m + 0.5) / 12 for m in range(3)])
+    decimal.to_netcdf(tmp_path / "decimal.nc")
+    out = climbench.open_dataset(tmp_path / "decimal.nc")
+    validate(out)
+    assert pd.DatetimeIndex(out["time"].values).strftime("%Y-%m").tolist() == [
+        "2001-01",
+        "2001-02",
+        "2001-03",
+    ]
+    # a lead without units is not certain: refused, naming the candidates and times=
+    ref.assign(lead=("time", [6.0, 12.0, 18.0])).to_netcdf(tmp_path / "nounits.nc")
+    with pytest.raises(TimeAxisError) as info:
+        climbench.open_dataset(tmp_path / "nounits.nc")
+    message = str(info.value)
+    assert "times=[...]" in message and "['forecast_reference_time', 'lead']" in message
+    out = climbench.open_dataset(tmp_path / "nounits.nc", units={"lead": "hours"})
+    assert pd.DatetimeIndex(out["time"].values)[0] == pd.Timestamp("2020-03-01T06")

@@ -331,8 +331,9 @@ def test_time_dimension_without_coordinate_names_candidates(tmp_path: Path) -> N
 
 
 def test_decimal_year_time_without_units_is_refused(tmp_path: Path) -> None:
-    """Like the CESM hindcast: ``time`` holds 1880.04, 1880.13, ... and no units."""
-    ds = grid_dataset().assign_coords(time=[1880.0 + m / 12 for m in range(4)])
+    """``time`` holds decimal years and no units, off the months (on month centres or
+    starts they become dates: tests/test_real_layouts.py)."""
+    ds = grid_dataset().assign_coords(time=[1880.0 + 0.07 * m for m in range(4)])
     path = tmp_path / "decimal_years.nc"
     ds.to_netcdf(path)
     with pytest.raises(TimeAxisError) as info:

@@ -14,6 +14,7 @@ import xarray as xr
 from climbench.data import formats, overrides, plausibility, schema, vocabulary
 from climbench.data.remote import fetch
 from climbench.data.sources.base import detect
+from climbench.data.times import build_time_axis
 from climbench.errors import CalendarError, DataFileError, DataValueError, VariableNotFoundError
 
 PathLike = str | os.PathLike
@@ -148,6 +149,7 @@ def _open_one(
             )
         raw = formats.open_raw(path, fmt, chunks)
     raw = overrides.apply(raw, path, times=times, units=units)
+    raw = build_time_axis(raw, path)  # times given by other variables, where certain
     adapter = detect(path, raw, source)
     meta = adapter.metadata(path, raw)
     ds = schema.normalise_coords(adapter.adjust(raw, path), path)

@@ -6,8 +6,9 @@ should have been written:
 - ``times=[...]``: one datetime per step of the file's time dimension (``time``, ``Time``,
   ``valid_time`` ...), for files whose times are missing or not certain (the refusals name
   this override);
-- ``units={coordinate: unit}``: units of a coordinate that has none, e.g. the lead of a
-  hindcast (``{"lead": "months"}``); the entries for data variables are applied later by
+- ``units={name: unit}``: units of a variable or coordinate that has none, e.g. the lead of
+  a hindcast (``{"lead": "months"}``), set before the adapter so that it can build the
+  time axis from them; data variables' units are then converted by
   :func:`climbench.data.schema.canonicalise`.
 """
 
@@ -33,7 +34,7 @@ def apply(
 ) -> xr.Dataset:
     """``raw`` with the ``times`` and coordinate ``units`` overrides applied."""
     for name, unit in (units or {}).items():
-        if name in raw.coords or (name in raw.variables and name in raw.dims):
+        if name in raw.variables:
             raw[name].attrs["units"] = unit
     if times is None:
         return raw

@@ -285,7 +285,8 @@ def _time_problem(
                 "'hours since 1970-01-01'",
                 found=f"dimension '{dim}' of length {ds.sizes[dim]} without one; variables "
                 f"that may hold the times: {candidates or 'none'}",
-                hint=f"pass times=[...] (one datetime per '{dim}' step) to open_dataset" + also,
+                hint=f"pass times=[...] (one datetime per '{dim}' step) to open_dataset, or "
+                "the units of a lead beside a reference time (units={'lead': 'hours'})" + also,
             )
     if "time" in ds.coords and not _holds_dates(ds["time"]):
         time = ds["time"]
@@ -311,14 +312,19 @@ def _holds_dates(time: xr.DataArray) -> bool:
 
 
 def _time_candidates(ds: xr.Dataset, dim: str) -> list[str]:
-    """Variables along ``dim`` that may hold its times: by name, dtype or CF units."""
+    """Variables along ``dim`` that may hold its times: by name, dtype or CF units; leads
+    (``lead``, ``step``) and 0-d reference times (:func:`climbench.data.times.build_time_axis`
+    uses them when the lead has units)."""
+    from climbench.data.times import LEAD_NAMES
+
     return sorted(
         str(name)
         for name, var in ds.variables.items()
-        if var.dims[:1] == (dim,)
+        if (var.dims[:1] == (dim,) or (var.ndim == 0 and var.dtype.kind == "M"))
         and (
             "time" in str(name).lower()
             or "date" in str(name).lower()
+            or str(name).lower() in LEAD_NAMES
             or var.dtype.kind in "MSUO"
             or " since " in str(var.attrs.get("units", ""))
         )

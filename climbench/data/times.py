@@ -113,3 +113,87 @@ def add_months(times: np.ndarray, months: np.ndarray) -> np.ndarray:
     within = times - month_start.astype("datetime64[ns]")
     shifted = month_start[:, None] + np.asarray(months, dtype="timedelta64[M]")[None, :]
     return shifted.astype("datetime64[ns]") + within[:, None]
+
+
+REFERENCE_NAMES = ("reftime", "reference_time", "forecast_reference_time", "time_ref", "ref_time")
+LEAD_NAMES = ("leadtime", "lead_time", "lead", "step", "forecast_period", "period")
+LEAD_UNITS = {"hours": "h", "hour": "h", "h": "h", "days": "D", "day": "D", "minutes": "min"}
+
+
+def build_time_axis(raw, path: str | None = None):
+    """``raw`` with a time axis built from other variables where that is certain.
+
+    - a time dimension without a coordinate, whose times are given by another variable:
+      one datetime variable along it (``valid_time(time)``, ``date(time)``), or a
+      reference time (0-d datetime: ``reftime``, ``forecast_reference_time`` ...) plus a
+      lead per step (a timedelta, or numbers with units of minutes, hours or days);
+    - a ``time`` coordinate of plain numbers without units that are decimal years on
+      month centres (:func:`decimal_year_months`).
+
+    Anything else is left alone, for the schema to refuse naming the ``times=`` override.
+    WRF files build theirs in their adapter (:mod:`climbench.data.sources.wrf`).
+    """
+    for dim in [d for d in raw.dims if str(d).lower() == "time" and d not in raw.coords]:
+        along = [
+            n
+            for n, v in raw.variables.items()
+            if v.dims == (dim,) and np.issubdtype(v.dtype, np.datetime64)
+        ]
+        if len(along) == 1:
+            raw = raw.assign_coords({dim: raw[along[0]].values}).drop_vars(along[0])
+            raw[dim].attrs["climbench_times"] = f"from the variable '{along[0]}'"
+            continue
+        times = _reference_plus_lead(raw, dim)
+        if times is not None:
+            raw = raw.assign_coords({dim: times[0]}).drop_vars(list(times[1]))
+            raw[dim].attrs["climbench_times"] = f"{times[1][0]} + {times[1][1]}"
+    time = raw.coords.get("time")
+    if (
+        time is not None
+        and time.ndim == 1
+        and time.dtype.kind in "fiu"
+        and "units" not in time.attrs
+        and time.size
+        and float(time.min()) >= 1000
+        and float(time.max()) <= 3000
+    ):
+        try:
+            months = decimal_year_months(time.values, path)
+        except TimeAxisError:
+            return raw  # not certain: the schema refuses it, naming times=
+        raw = raw.assign_coords(time=("time", months, {"climbench_times": "decimal years"}))
+    return raw
+
+
+def _reference_plus_lead(raw, dim: str):
+    """``(times, (reference name, lead name))`` or None when not certain."""
+    references = [
+        n
+        for n, v in raw.variables.items()
+        if v.ndim == 0
+        and np.issubdtype(v.dtype, np.datetime64)
+        and (
+            str(n).lower() in REFERENCE_NAMES
+            or v.attrs.get("standard_name") == "forecast_reference_time"
+        )
+    ]
+    leads = [
+        n
+        for n, v in raw.variables.items()
+        if v.dims == (dim,)
+        and (str(n).lower() in LEAD_NAMES or v.attrs.get("standard_name") == "forecast_period")
+    ]
+    if len(references) != 1 or len(leads) != 1:
+        return None
+    lead = raw[leads[0]]
+    if np.issubdtype(lead.dtype, np.timedelta64):
+        offsets = lead.values.astype("timedelta64[ns]")
+    else:
+        unit = LEAD_UNITS.get(str(lead.attrs.get("units", "")).strip().lower())
+        if unit is None or lead.dtype.kind not in "fiu":
+            return None
+        import pandas as pd
+
+        offsets = pd.to_timedelta(lead.values.astype(float), unit=unit).to_numpy()
+    reference = raw[references[0]].values.astype("datetime64[ns]")
+    return reference + offsets, (str(references[0]), str(leads[0]))

@@ -46,7 +46,9 @@ class CurvilinearAdapter(SourceAdapter):
     def metadata(self, path: str, raw: xr.Dataset) -> dict[str, str]:
         keys = ("project_id", "CORDEX_domain", "driving_model_id", "model_id", "institute_id")
         meta = {k: str(raw.attrs[k]) for k in keys if k in raw.attrs}
-        if not raw.attrs and all(not v.attrs for v in raw.variables.values()):
+        lat = _two_d(raw, LAT_NAMES, "latitude")
+        lon = _two_d(raw, LON_NAMES, "longitude")
+        if not raw.attrs and not raw[lat].attrs and not raw[lon].attrs:
             meta["climbench_note"] = "the file has no attributes; grid taken from variable names"
         return meta
 
