@@ -40,11 +40,12 @@ def open_dataset(
             URL (Zarr read in place, files downloaded to the cache and verified); a glob
             pattern; or a list of any of these, combined by their coordinates (files split
             by time are concatenated, files of different variables merged).
-        source: force the source adapter (``"era5"``, ``"cmip6"``, ``"merra2"``, ``"cf"``)
-            instead of detecting it.
+        source: force the source adapter (``"era5"``, ``"cmip6"``, ``"merra2"``, ``"wrf"``,
+            ``"curvilinear"``, ``"ecmwf-ens"``, ``"hindcast"``, ``"cf-timeseries"``,
+            ``"station"``, ``"cf"``) instead of detecting it.
         variables: keep only these (canonical names or any alias, e.g. ``"t2m"``).
         units: override wrong or missing ``units`` attributes, e.g. ``{"tasmax": "degC"}``;
-            also of coordinates, e.g. a hindcast's lead ``{"lead": "months"}``.
+            also of coordinates and leads, e.g. a hindcast's ``{"lead": "months"}``.
         times: one datetime per step of the file's time dimension, for files whose times
             are missing or not certain (:mod:`climbench.data.overrides`).
         chunks: dask chunks passed to xarray (``None`` keeps the engines' lazy arrays,
@@ -66,7 +67,9 @@ def open_dataset(
         sha256: expected checksum of a single downloaded file.
 
     Returns:
-        A lazy ``xarray.Dataset`` with canonical names, SI units and normalised coordinates.
+        A lazy ``xarray.Dataset`` with canonical names, SI units and normalised coordinates,
+        in one of the layouts of :mod:`climbench.data.layouts` (regular grid, curvilinear
+        grid, stations, index).
         ``ds.attrs["climbench_source"]`` names the adapter used; source metadata (CMIP6
         DRS fields, MERRA-2 collection) are in ``ds.attrs``.
     """
