@@ -68,6 +68,64 @@ class SampleStatistics:
     notes: list[str]
 
 
+@dataclass
+class _Extras:
+    """A forecast task's derived fields (:mod:`climbench.tasks.derived`) and registered
+    statistics (:class:`~climbench.metrics.scores.Statistic`) with their training-split
+    parameters, bound to the samples."""
+
+    derived: list[Accumulation]
+    #: derived field -> {lead index: source lead indices}
+    leads: dict[str, dict[int, np.ndarray]]
+    #: field -> [(statistic, parameters)]
+    registered: dict[str, list]
+    #: reference name -> (init, lead) parameter row of each sample
+    entry_rows: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, task, leads: pd.Index, truths: dict, valid: np.ndarray) -> _Extras:
+        """Derive the truth of the derived fields into ``truths``; fit (or read the cached)
+        parameters of every registered statistic the task's metrics need."""
+        spec = task.spec
+        lead_hours = leads.values / np.timedelta64(1, "h")
+        derived_leads = {
+            d.name: lead_map
+            for d in (DERIVED_FIELDS[n] for n in spec.forecast.derived_fields)
+            if (lead_map := d.lead_sources(lead_hours))
+        }
+        derived = [DERIVED_FIELDS[n] for n in derived_leads]
+        for d in derived:
+            truths[d.name] = d.truth(truths[d.source])
+        variables = {f.name: f.variable for f in spec.targets} | {d.name: d.name for d in derived}
+
+        def fit_on(name: str):
+            return lambda: protocol.training_values(task, name)
+
+        registered = {
+            name: [
+                (st, training_parameters(task, name, st.reference, fit_on(name))) for st in needed
+            ]
+            for name, variable in variables.items()
+            if (needed := statistics_needed(spec.metrics, variable))
+        }
+        times = pd.DatetimeIndex(valid.ravel())
+        entry_rows = {
+            st.reference.name: st.reference.entry(times).reshape(valid.shape)
+            for bound in registered.values()
+            for st, _ in bound
+        }
+        return cls(derived, derived_leads, registered, entry_rows)
+
+    def bind(self, name: str, start: int, n: int, lead_index=slice(None)) -> list[BoundStatistic]:
+        """The registered statistics of field ``name`` for the inits ``start .. start+n``."""
+        return [
+            BoundStatistic(
+                st, par, self.entry_rows[st.reference.name][start : start + n, lead_index].ravel()
+            )
+            for st, par in self.registered.get(name, [])
+        ]
+
+
 def _valid_index(inits: np.ndarray, leads: np.ndarray, truth_times: np.ndarray) -> np.ndarray:
     """(init, lead) -> position of the valid time in ``truth_times`` (all must exist)."""
     valid = inits[:, None] + leads[None, :]
@@ -214,41 +272,9 @@ def sample_statistics(
 
     with reading(str(task.data_dir), "the task's truth and climatology"):
         truths, clims = _load_references(task, spec.targets, truth_times, clim)
-        lead_hours = leads.values / np.timedelta64(1, "h")
-        derived_leads = {
-            d.name: lead_map
-            for d in (DERIVED_FIELDS[n] for n in spec.forecast.derived_fields)
-            if (lead_map := d.lead_sources(lead_hours))
-        }
-        derived = [DERIVED_FIELDS[n] for n in derived_leads]
-        for d in derived:
-            truths[d.name] = d.truth(truths[d.source])
-        variables = {f.name: f.variable for f in spec.targets} | {d.name: d.name for d in derived}
-
-        def fit_on(name: str):
-            return lambda: protocol.training_values(task, name)
-
-        registered = {
-            name: [
-                (st, training_parameters(task, name, st.reference, fit_on(name))) for st in needed
-            ]
-            for name, variable in variables.items()
-            if (needed := statistics_needed(spec.metrics, variable))
-        }
-    valid_times = pd.DatetimeIndex(truth_times[valid_pos].ravel())
-    entry_rows = {
-        st.reference.name: st.reference.entry(valid_times).reshape(valid_pos.shape)
-        for bound in registered.values()
-        for st, _ in bound
-    }
-
-    def bind(name: str, start: int, n: int, lead_index=slice(None)) -> list[BoundStatistic]:
-        """The registered statistics of field ``name`` for the inits ``start .. start+n``."""
-        return [
-            BoundStatistic(st, par, rows[start : start + n, lead_index].ravel())
-            for st, par in registered.get(name, [])
-            for rows in [entry_rows[st.reference.name]]
-        ]
+        extras = _Extras.build(task, leads, truths, truth_times[valid_pos])
+    derived, derived_leads, registered = extras.derived, extras.leads, extras.registered
+    bind = extras.bind
 
     def block_stats(start: int, *blocks: np.ndarray) -> dict:
         """Statistics (and spectra) of every field for the inits ``start ..`` of a block.

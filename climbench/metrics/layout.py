@@ -170,16 +170,23 @@ def gather_rows(source, positions: np.ndarray, init_chunks: tuple[int, ...]):
         first = int(np.searchsorted(bounds, rows.min(), side="right")) - 1
         last = int(np.searchsorted(bounds, rows.max(), side="right")) - 1
         keys = [(source.name, c, *rest) for c in range(first, last + 1)]
-        graph[(name, b, 0, *rest)] = (_take_rows, keys, rows - bounds[first])
+        graph[(name, b, 0, *rest)] = (_take_rows, keys, rows, bounds[first : last + 2])
         start += n
     layer = HighLevelGraph.from_collections(name, graph, dependencies=[source])
     chunks = (tuple(init_chunks), (positions.shape[1],), *((k,) for k in source.shape[1:]))
     return dsa.Array(layer, name, chunks, dtype=source.dtype)
 
 
-def _take_rows(blocks: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
-    block = blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=0)
-    return np.take(block, rows, axis=0)
+def _take_rows(blocks: list[np.ndarray], rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """``rows`` (global row numbers) of the consecutive ``blocks`` spanning ``bounds``,
+    copied straight from each block (never concatenating the blocks themselves)."""
+    if len(blocks) == 1:
+        return np.take(blocks[0], rows - bounds[0], axis=0)
+    out = np.empty((*rows.shape, *blocks[0].shape[1:]), dtype=blocks[0].dtype)
+    for block, lo, hi in zip(blocks, bounds[:-1], bounds[1:], strict=True):
+        inside = (rows >= lo) & (rows < hi)
+        out[inside] = block[rows[inside] - lo]
+    return out
 
 
 def _align_array(truth: xr.DataArray, positions: np.ndarray, init_chunks: tuple[int, ...]):
