@@ -251,3 +251,41 @@ def test_earlier_version_is_kept_with_its_digest():
     assert set(old.metrics) <= set(new.metrics)
     with pytest.raises(TaskError, match="version 1 or 2"):
         get_spec("forecast/synthetic-5.625@3")
+
+
+def test_a_statistic_registered_in_a_users_module_is_scored(task, tmp_path, monkeypatch):
+    """A metric with a statistic of its own is one module (statistic, reference, score)."""
+    from climbench.metrics.scores import SCORES, STATISTICS
+
+    module = tmp_path / "my_exceedance.py"
+    module.write_text(
+        "import numpy as np\n"
+        "from climbench.metrics.scores import (Reference, Score, Statistic, register_score,\n"
+        "    register_statistic)\n"
+        "MEDIAN = Reference('training-median', lambda v, t, u: {'m': np.median(v, 0)[None]},\n"
+        "    lambda times: np.zeros(len(times), dtype=int))\n"
+        "def pointwise(sample, out):\n"
+        "    m = sample.parameters['m']\n"
+        "    out[0] = (sample.forecast > m) != (sample.truth > m)\n"
+        "register_statistic(Statistic('median-miss', ('median_miss',), MEDIAN, pointwise,\n"
+        "    lambda variable: variable == '2m_temperature'))\n"
+        "register_score(Score('median_miss', ('median_miss',), lambda m, _: m['median_miss'],\n"
+        "    'fraction of the area on the wrong side of the training median'))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before_scores, before_stats = dict(SCORES), dict(STATISTICS)
+    try:
+        __import__("my_exceedance")
+        spec = replace(task.spec, metrics=(*task.spec.metrics, "median_miss"))
+        spec.check("spec naming the new metric")
+        mine = Task(spec, task.data_root)
+        scores = _scores(mine, _noisy(mine, 0.4), tmp_path)
+        rows = scores[scores.metric == "median_miss"]
+        assert set(rows.variable) == {"2m_temperature"}
+        assert ((rows.value > 0) & (rows.value < 0.5)).all()
+    finally:
+        SCORES.clear(), SCORES.update(before_scores)
+        STATISTICS.clear(), STATISTICS.update(before_stats)
+        import sys
+
+        sys.modules.pop("my_exceedance", None)
