@@ -25,14 +25,13 @@ leakage (Lütjens et al., ClimateBench).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from climbench.evaluation.aggregate import paired_difference
 from climbench.evaluation.forecast import SampleStatistics
+from climbench.leaderboard.bootstrap import Distributions, significant_rows
 from climbench.leaderboard.samples import decode_samples
 
 #: resamples of the paired bootstraps behind ranks and scorecards
@@ -100,25 +99,53 @@ def _samples(entry: dict) -> SampleStatistics | None:
     return decode_samples(section, entry["id"]) if section else None
 
 
-def _different(
-    a: dict, b: dict, spec, metric: str, field_name: str, lead, region: str, cache: dict
-):
-    """Whether ``a`` and ``b`` differ significantly at one score (None: not comparable)."""
-    sa = cache.setdefault(a["id"], _samples(a))
-    sb = cache.setdefault(b["id"], _samples(b))
-    if sa is None or sb is None or field_name not in sa.values or field_name not in sb.values:
-        return None
-    if not np.array_equal(sa.samples, sb.samples) or list(sa.regions) != list(sb.regions):
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            diff = paired_difference(sa, sb, metric, field_name, RESAMPLES)
-        except KeyError:  # not a score of the per-sample statistics (emulation NRMSE)
+class Comparisons:
+    """Paired tests between entries of one board, from cached bootstrap distributions."""
+
+    def __init__(self) -> None:
+        self.samples: dict[str, SampleStatistics | None] = {}
+        self.distributions = Distributions(RESAMPLES)
+
+    def stats(self, entry: dict) -> SampleStatistics | None:
+        if entry["id"] not in self.samples:
+            self.samples[entry["id"]] = _samples(entry)
+        return self.samples[entry["id"]]
+
+    def _distribution(self, entry: dict, ref: SampleStatistics, metric, field_name, lead, region):
+        """(resamples,) bootstrap values of one score of ``entry``, or None when it is not
+        comparable with ``ref`` (no or other samples, or a score the statistics cannot
+        give)."""
+        stats = self.stats(entry)
+        if stats is None or ref is None or list(stats.regions) != list(ref.regions):
             return None
-    sel = diff.region == region
-    sel &= diff.lead_hours.isna() if lead is None else (diff.lead_hours == float(lead))
-    return bool(diff[sel].significant.iloc[0]) if sel.any() else None
+        if not np.array_equal(stats.samples, ref.samples) or region not in stats.regions:
+            return None
+        values = self.distributions.get(entry["id"], stats, field_name, metric)
+        hours = [None] if stats.leads is None else [x / np.timedelta64(1, "h") for x in stats.leads]
+        lead = None if lead is None else float(lead)
+        if values is None or lead not in hours:
+            return None
+        return values[:, hours.index(lead), list(stats.regions).index(region)]
+
+    def different_many(self, others: list[dict], b: dict, metric, field_name, lead, region):
+        """For each of ``others``: whether it differs significantly from ``b`` at one
+        score (None: not comparable). Vectorised over ``others``."""
+        ref = self.stats(b)
+        base = self._distribution(b, ref, metric, field_name, lead, region)
+        out: list[bool | None] = [None] * len(others)
+        if base is None:
+            return out
+        rows = [self._distribution(a, ref, metric, field_name, lead, region) for a in others]
+        index = [i for i, r in enumerate(rows) if r is not None]
+        if index:
+            flags = significant_rows(np.stack([rows[i] for i in index]), base)
+            for i, flag in zip(index, flags, strict=True):
+                out[i] = flag
+        return out
+
+    def different(self, a: dict, b: dict, metric: str, field_name: str, lead, region: str):
+        """:meth:`different_many` for one pair."""
+        return self.different_many([a], b, metric, field_name, lead, region)[0]
 
 
 def rank_entries(entries: list[dict], spec, retracted: dict[str, dict]) -> list[Ranked]:
@@ -142,24 +169,24 @@ def rank_entries(entries: list[dict], spec, retracted: dict[str, dict]) -> list[
         (r for r in out if r.status == "ranked" and r.value is not None and np.isfinite(r.value)),
         key=lambda r: (sign * r.value, r.entry["model"]["name"], r.entry["id"]),
     )
-    cache: dict = {}
+    tests = Comparisons()
     position = {id(r): i + 1 for i, r in enumerate(ranked)}
     for r in ranked:
         if r.rank is not None:
             continue
         r.rank = position[id(r)]
-        for other in ranked:
-            if other.rank is None:
-                differs = _different(
-                    other.entry, r.entry, spec, h.metric, h.field, h.lead_hours, h.region, cache
-                )
-                if differs is None:
-                    differs = _intervals_apart(other, r)
-                    if INTERVAL_NOTE not in other.notes:
-                        other.notes.append(INTERVAL_NOTE)
-                if differs is False:
-                    other.rank = r.rank
-                    other.tied_with_leader = True
+        unplaced = [other for other in ranked if other.rank is None]
+        flags = tests.different_many(
+            [o.entry for o in unplaced], r.entry, h.metric, h.field, h.lead_hours, h.region
+        )
+        for other, differs in zip(unplaced, flags, strict=True):
+            if differs is None:
+                differs = _intervals_apart(other, r)
+                if INTERVAL_NOTE not in other.notes:
+                    other.notes.append(INTERVAL_NOTE)
+            if differs is False:
+                other.rank = r.rank
+                other.tied_with_leader = True
     floor = next((r for r in out if r.status == "noise-floor" and r.value is not None), None)
     if floor is not None:
         for r in ranked:
@@ -202,7 +229,7 @@ def scorecard(
             for lead in leads:
                 if lookup(reference, f.name, metric, "global", lead) is not None:
                     columns.append((f.name, metric, lead))
-    cache: dict = {}
+    tests = Comparisons()
     cells: dict = {}
     for item in board:
         if item.status not in ("ranked", "noise-floor"):
@@ -220,9 +247,7 @@ def scorecard(
             percent = 100.0 * (m_err - r_err) / r_err if r_err else float("nan")
             significant = None
             if item.entry["id"] != reference["id"]:
-                significant = _different(
-                    item.entry, reference, spec, metric, name, lead, "global", cache
-                )
+                significant = tests.different(item.entry, reference, metric, name, lead, "global")
             cells[(item.entry["id"], column_key(name, metric, lead))] = Cell(
                 m, percent, significant
             )

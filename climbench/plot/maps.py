@@ -115,6 +115,12 @@ def error_map(
     return fig
 
 
+@cache
+def _lookup_table() -> np.ndarray:
+    """256 RGBA colours of the diverging map (one look-up per image, not a colormap call)."""
+    return colormaps[DIVERGING](np.linspace(0, 1, 256))
+
+
 def map_png(
     values: np.ndarray,
     path: str | os.PathLike,
@@ -129,7 +135,8 @@ def map_png(
 
     values = np.asarray(values, float)[::-1]
     scale = max(1, int(round(width / values.shape[1])))
-    rgba = colormaps[DIVERGING]((np.clip(values / limit, -1, 1) + 1) / 2)
+    rgba = _lookup_table()[np.round((np.clip(values / limit, -1, 1) + 1) * 127.5).astype(int)]
+    rgba = rgba.copy()
     rgba[~np.isfinite(values)] = (0.85, 0.85, 0.85, 1)
     rgba = np.repeat(np.repeat(rgba, scale, axis=0), scale, axis=1)
     if land_sea_mask is not None:
@@ -139,5 +146,5 @@ def map_png(
         edge[:, :-1] |= mask[:, :-1] != mask[:, 1:]
         rgba[edge] = (0, 0, 0, 1)
     path = Path(path)
-    imsave(path, rgba, format="png", metadata={"Software": None})
+    imsave(path, rgba, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 1})
     return path

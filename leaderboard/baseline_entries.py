@@ -1,0 +1,140 @@
+"""Submit the reference baselines of the synthetic tasks as leaderboard entries.
+
+The committed entries under ``leaderboard/entries`` were made by this script, from real
+predictions scored by ``climbench leaderboard submit`` (run from the repository root)::
+
+    climbench run --data-root data                     # trains unet and climax
+    python leaderboard/baseline_entries.py --data-root data --scratch /tmp/entries \
+        --predictions forecast/synthetic-5.625=unet=data/predictions/forecast-synthetic-5.625-unet.zarr \
+        --predictions forecast/synthetic-5.625=climax=data/predictions/forecast-synthetic-5.625-climax.zarr
+
+Per task it submits the task's reference baselines (their cached predictions), the
+closed-form ridge regression (fitted here), the networks named with ``--predictions
+TASK=NAME=PATH`` and, for emulation/synthetic, the noise floor: the generator's forced
+response (``baselines/emulation-synthetic/noise_floor.py``) as a ``noise-floor`` entry.
+A model that already has an entry is skipped, so the script can be rerun.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+import torch
+
+from climbench.baselines import fit, reference_predictions
+from climbench.errors import ConfigError
+from climbench.leaderboard import submit
+from climbench.tasks import get_task
+from climbench.version import __version__
+
+TASKS = ("forecast/synthetic-5.625", "downscaling/synthetic-x4-europe", "emulation/synthetic")
+REPO = Path(__file__).resolve().parent.parent
+DESCRIPTIONS = {
+    "persistence": "The last input state at every lead time.",
+    "climatology": "The training-period climatology (day of year and hour) at the valid time.",
+    "bilinear": "Bilinear interpolation of the coarse field to the fine grid.",
+    "conservative": "First-order conservative remapping of the coarse field to the fine grid.",
+    "pattern_scaling": "Closed-form pattern scaling: each cell regressed on global forcings.",
+    "ridge": "Closed-form ridge regression; the penalty chosen on the validation split.",
+    "unet": "UNet with periodic longitude padding and FiLM lead-time conditioning "
+    "(climbench/baselines/configs/forecast-synthetic/unet.yaml), 2 epochs on CPU.",
+    "climax": "ClimaX-style transformer (forecast-synthetic/climax.yaml), trained on CPU.",
+    "forced_response": "The synthetic generator's forced response without internal "
+    "variability: the best any emulator of the forcings can be expected to score.",
+}
+
+
+def card(task, name: str, kind: str = "baseline", parameters: int | None = None) -> dict:
+    """The card of a climbench baseline on ``task``."""
+    spec = task.spec
+    learned = name not in ("persistence", "bilinear", "conservative", "forced_response")
+    splits = (
+        ["train", "validation"] if name not in ("climatology", "pattern_scaling") else ["train"]
+    )
+    data = {
+        "name": name,
+        "revision": __version__,
+        "type": kind,
+        "description": DESCRIPTIONS[name],
+        "training_data": f"{spec.dataset.id} ({spec.dataset.description})"[:500],
+        "licence": "MIT",
+        "citation": f"climbench {__version__}, reference baselines",
+        "contact": "climbench maintainers (repository issues)",
+    }
+    if parameters is not None:
+        data["parameters"] = parameters
+    if spec.emulation is not None:
+        e = spec.emulation
+        scenarios = list(e.train_scenarios) + (
+            list(e.validation_scenarios) if "validation" in splits else []
+        )
+        data["training_scenarios"] = scenarios if learned else []
+    else:
+        data["training_periods"] = (
+            [[spec.splits[s].start, spec.splits[s].end] for s in splits] if learned else []
+        )
+    return data
+
+
+def _parameters(checkpoint_dir: Path) -> int | None:
+    best = checkpoint_dir / "checkpoints" / "best.ckpt"
+    if not best.is_file():
+        return None
+    state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+    return int(sum(v.numel() for k, v in state.items() if k.startswith("network.")))
+
+
+def _forced_response(task):
+    path = REPO / "baselines" / "emulation-synthetic" / "noise_floor.py"
+    spec = importlib.util.spec_from_file_location("noise_floor", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    ds = module.forced_response(task)
+    return ds.drop_vars([c for c in ds.coords if c not in ds.dims])
+
+
+def _submit(path, task, model: dict, root: Path) -> None:
+    try:
+        print(submit(path, task, model, root=root))
+    except ConfigError as err:
+        if "already" not in err.message:
+            raise
+        print(f"skipped {model['name']} on {task.id}: {err.message}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--root", default=str(REPO / "leaderboard"))
+    parser.add_argument("--scratch", required=True, help="Folder for fitted predictions.")
+    parser.add_argument("--predictions", action="append", default=[], metavar="TASK=NAME=PATH")
+    parser.add_argument("--task", action="append", default=[], help="Only these tasks.")
+    args = parser.parse_args()
+    scratch, root = Path(args.scratch), Path(args.root)
+    scratch.mkdir(parents=True, exist_ok=True)
+    networks = [item.split("=", 2) for item in args.predictions]
+    for name in args.task or TASKS:
+        task = get_task(name, args.data_root)
+        task.prepare_data()
+        slug = name.replace("/", "-")
+        for baseline in task.spec.baselines:
+            _submit(reference_predictions(task, baseline), task, card(task, baseline), root)
+        ridge = scratch / f"{slug}-ridge.zarr"
+        if not ridge.exists():
+            fit(task, "ridge")[0].to_zarr(ridge, mode="w")
+        _submit(ridge, task, card(task, "ridge"), root)
+        for task_name, model, path in networks:
+            if task_name == name:
+                run = Path(args.data_root or "data") / "runs" / f"{slug}-{model}"
+                _submit(path, task, card(task, model, parameters=_parameters(run)), root)
+        if name == "emulation/synthetic":
+            floor = scratch / f"{slug}-forced-response.zarr"
+            if not floor.exists():
+                _forced_response(task).to_zarr(floor, mode="w")
+            _submit(floor, task, card(task, "forced_response", kind="noise-floor"), root)
+
+
+if __name__ == "__main__":
+    main()
