@@ -4,9 +4,10 @@ The committed entries under ``leaderboard/entries`` were made by this script, fr
 predictions scored by ``climbench leaderboard submit`` (run from the repository root)::
 
     climbench run --data-root data                     # trains unet and climax
+    P=data/predictions/forecast-synthetic-5.625
     python leaderboard/baseline_entries.py --data-root data --scratch /tmp/entries \
-        --predictions forecast/synthetic-5.625=unet=data/predictions/forecast-synthetic-5.625-unet.zarr \
-        --predictions forecast/synthetic-5.625=climax=data/predictions/forecast-synthetic-5.625-climax.zarr
+        --predictions forecast/synthetic-5.625=unet=$P-unet.zarr \
+        --predictions forecast/synthetic-5.625=climax=$P-climax.zarr
 
 Per task it submits the task's reference baselines (their cached predictions), the
 closed-form ridge regression (fitted here), the networks named with ``--predictions
