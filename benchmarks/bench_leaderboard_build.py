@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from climbench.io import write_json_atomic
 from climbench.leaderboard import arrays, build_site, check
 from climbench.leaderboard.schema import entry_digest
-from climbench.leaderboard.store import entry_id, entry_path, load_entries
+from climbench.leaderboard.store import entry_id, entry_path, load_entries, write_entry
 
 TARGET_S = 10.0
 TARGET_MB = 2.0
@@ -57,7 +56,7 @@ def make_entries(source: Path, root: Path, n: int, seed: int = 0) -> int:
         e["digest"] = entry_digest(e)
         path = entry_path(root, e["task"]["name"], e["task"]["version"], e["id"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, e)
+        write_entry(path, e)
     return len({(b["task"]["name"], b["task"]["version"]) for b in bases})
 
 

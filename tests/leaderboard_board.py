@@ -4,14 +4,18 @@ Five submissions scored by the official scorer: the pattern-scaling reference, a
 offset by a thousandth of each field's standard deviation (ties with it), one offset by a
 tenth, one whose model name is ``<script>alert(1)</script>`` (with ``</script>`` and
 U+2028 in its description), and a "noise floor" entry that scores worse than the models,
-so they are flagged as beating it.
+so they are flagged as beating it. Also the headless Chromium fixture and page loader
+the browser tests share.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import xarray as xr
 import yaml
 
@@ -69,3 +73,47 @@ def make_board(task, folder: Path) -> Path:
         root=root,
     )
     return root
+
+
+# -- headless Chromium ---------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium with the system chromedriver (one per test module). Missing
+    Chromium is a failure, not a skip: ``.ci/run`` installs the Debian packages
+    ``chromium`` and ``chromium-driver``."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    assert Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file(), (
+        "install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,2200",
+                "--disable-dev-shm-usage", "--allow-file-access-from-files"):  # fmt: skip
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def load_page(driver, url: str, shot: str | None = None) -> None:
+    from selenium.common.exceptions import NoAlertPresentException
+
+    driver.get(url)
+    driver.execute_script("return document.readyState")
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018 (an alert would be a script injection)
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    folder = os.environ.get("CLIMBENCH_SCREENSHOTS")
+    if folder and shot:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(Path(folder) / shot))

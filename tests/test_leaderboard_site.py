@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
 import threading
@@ -25,7 +24,13 @@ from climbench.leaderboard import build_site, check
 from climbench.leaderboard.ranking import lookup
 from climbench.leaderboard.render import safe_url, script_json
 from climbench.leaderboard.store import load_entries
-from tests.leaderboard_board import XSS_DESCRIPTION, XSS_NAME, make_board
+from tests.leaderboard_board import (  # noqa: F401 (browser is a fixture)
+    XSS_DESCRIPTION,
+    XSS_NAME,
+    browser,
+    load_page,
+    make_board,
+)
 
 TASK_PAGE = "tasks/emulation-synthetic-v1.html"
 
@@ -182,54 +187,14 @@ def test_build_replaces_only_its_own_site(site, tmp_path):
 
 # -- headless Chromium ------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """Headless Chromium with the system chromedriver. Missing Chromium is a failure, not
-    a skip: ``.ci/run`` installs the Debian packages ``chromium`` and ``chromium-driver``."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    assert Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file(), (
-        "install Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
-    )
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1300,2200",
-                "--disable-dev-shm-usage", "--allow-file-access-from-files"):  # fmt: skip
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-
-
-def _load(driver, url: str, shot: str | None = None) -> None:
-    from selenium.common.exceptions import NoAlertPresentException
-
-    driver.get(url)
-    driver.execute_script("return document.readyState")
-    with pytest.raises(NoAlertPresentException):
-        driver.switch_to.alert.text  # noqa: B018 (an alert would be a script injection)
-    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-    assert not errors, errors
-    folder = os.environ.get("CLIMBENCH_SCREENSHOTS")
-    if folder and shot:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(Path(folder) / shot))
-
 
 def _check_pages(driver, base: str, root: Path, tag: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    _load(driver, f"{base}/index.html", f"{tag}-index.png")
+    load_page(driver, f"{base}/index.html", f"{tag}-index.png")
     assert driver.find_element(By.CSS_SELECTOR, "#tasks tbody tr a").text == "emulation/synthetic"
-    _load(driver, f"{base}/{TASK_PAGE}", f"{tag}-task.png")
+    load_page(driver, f"{base}/{TASK_PAGE}", f"{tag}-task.png")
     chart = driver.find_element(By.CSS_SELECTOR, "#chart svg")
     assert len(chart.find_elements(By.CSS_SELECTOR, "g.series circle")) == 4  # the models
     assert len(chart.find_elements(By.CSS_SELECTOR, "line.floor")) == 1  # the noise floor
@@ -255,11 +220,11 @@ def _check_pages(driver, base: str, root: Path, tag: str) -> None:
     relative.find_elements(By.TAG_NAME, "option")[1].click()
     assert "% vs" in driver.find_element(By.CSS_SELECTOR, "#chart svg").text
     xss = next(e for e in load_entries(root) if e["model"]["name"] == XSS_NAME)
-    _load(driver, f"{base}/entries/{xss['id']}.html", f"{tag}-entry.png")
+    load_page(driver, f"{base}/entries/{xss['id']}.html", f"{tag}-entry.png")
     assert XSS_NAME in driver.find_element(By.TAG_NAME, "h1").text
 
 
-def test_site_in_chromium_from_file(site, browser):
+def test_site_in_chromium_from_file(site, browser):  # noqa: F811 (the fixture)
     root, out, _ = site
     _check_pages(browser, out.as_uri(), root, "file")
 
@@ -283,6 +248,6 @@ def static_server(site):
     thread.join(timeout=5)
 
 
-def test_site_in_chromium_over_http(site, browser, static_server):
+def test_site_in_chromium_over_http(site, browser, static_server):  # noqa: F811 (fixture)
     root, _, _ = site
     _check_pages(browser, static_server, root, "http")

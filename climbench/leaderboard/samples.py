@@ -3,10 +3,10 @@
 The scorer's :class:`~climbench.evaluation.forecast.SampleStatistics` hold every field,
 lead, region and statistic per sample (init time, time or year); for a 40-lead forecast
 task that is megabytes. An entry keeps a subset that is enough to rank models and grey
-scorecard cells: the headline region and ``global``, and at most :data:`MAX_LEADS` leads
-(every lead when there are few, else the daily ones, the first and the headline lead), as
-float32. Paired bootstraps on them run through the scorer's own
-:func:`~climbench.evaluation.aggregate.paired_difference`.
+scorecard cells: the statistics of the headline and scorecard scores, the headline region
+and ``global``, and at most :data:`MAX_LEADS` leads (every lead when there are few, else the
+daily ones, the first and the headline lead), as float32. Paired bootstraps on them use the
+scorer's own pieces (:mod:`climbench.leaderboard.bootstrap`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pandas as pd
 
 from climbench.evaluation.forecast import SampleStatistics
 from climbench.leaderboard import arrays
+from climbench.metrics.scores import SCORES, load_builtin
 
 MAX_LEADS = 12
 
@@ -34,8 +35,20 @@ def kept_leads(lead_hours: list[float], headline_lead: float | None) -> list[flo
     return keep
 
 
-def encode_samples(stats: SampleStatistics, headline_region: str, headline_lead) -> dict:
-    """The entry's ``samples`` section from the scorer's statistics."""
+def needed_statistics(metrics: tuple[str, ...]) -> set[str]:
+    """The per-sample statistics the scores ``metrics`` are computed from (the per-sample
+    ACC from ``fo``, ``ff``, ``oo``, as the scorer derives it)."""
+    load_builtin()
+    wanted = {q for m in metrics if m in SCORES for q in SCORES[m].statistics}
+    return (wanted - {"acc"}) | ({"fo", "ff", "oo"} if "acc" in wanted else set())
+
+
+def encode_samples(
+    stats: SampleStatistics, headline_region: str, headline_lead, metrics: tuple[str, ...]
+) -> dict:
+    """The entry's ``samples`` section from the scorer's statistics: the statistics of
+    ``metrics`` (the headline and scorecard scores) only."""
+    wanted = needed_statistics(metrics)
     regions = [r for r in dict.fromkeys(["global", headline_region]) if r in stats.regions]
     r_index = [stats.regions.index(r) for r in regions]
     if stats.leads is None:
@@ -46,8 +59,11 @@ def encode_samples(stats: SampleStatistics, headline_region: str, headline_lead)
         l_index = [hours.index(x) for x in lead_hours]
     fields = {}
     for name, values in stats.values.items():
-        subset = values[:, l_index][:, :, r_index]
-        fields[name] = {"stats": list(stats.stats[name]), **arrays.encode(subset)}
+        keep = [k for k, q in enumerate(stats.stats[name]) if q in wanted]
+        if not keep:
+            continue
+        subset = values[:, l_index][:, :, r_index][..., keep]
+        fields[name] = {"stats": [stats.stats[name][k] for k in keep], **arrays.encode(subset)}
     samples = stats.samples
     labels = (
         [pd.Timestamp(x).isoformat() for x in samples]

@@ -23,7 +23,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import os
 import shutil
 from collections import defaultdict
@@ -369,8 +368,7 @@ def _entry_page(tmp, env, spec, r, slug, reference, local, files, common) -> Non
     if eid in files:
         shutil.copyfile(files[eid], tmp / "data" / f"{eid}.json")
     else:
-        body = {k: v for k, v in e.items() if not k.startswith("_")}
-        (tmp / "data" / f"{eid}.json").write_text(json.dumps(body, indent=1), encoding="utf-8")
+        (tmp / "data" / f"{eid}.json").write_text(store.entry_text(e), encoding="utf-8")
     (tmp / "data" / f"{eid}.csv").write_text(_results_csv(e), encoding="utf-8")
     maps = []
     if e.get("maps"):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,30 @@ def entry_id(name: str, revision: str, sha256: str) -> str:
 
 def entry_path(root: Path, task: str, version: int, eid: str) -> Path:
     return Path(root) / "entries" / task / str(version) / f"{eid}.json"
+
+
+def entry_text(entry: dict) -> str:
+    """An entry as JSON text: one line per top-level section, each section compact, so a
+    pull request's diff shows which sections an entry has and files stay small."""
+    lines = [
+        f"{json.dumps(key)}: {json.dumps(value, separators=(',', ':'), allow_nan=False)}"
+        for key, value in entry.items()
+        if not key.startswith("_")
+    ]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def write_entry(path: Path, entry: dict) -> None:
+    """Write ``entry`` to a new file at ``path`` atomically (a temporary sibling, then a
+    rename); an existing file is never replaced."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.write_text(entry_text(entry), encoding="utf-8")
+        os.link(tmp, path)  # fails if path exists: never replaces an entry
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @dataclass

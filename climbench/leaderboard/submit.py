@@ -22,10 +22,10 @@ from climbench.errors import ConfigError, SchemaError
 from climbench.evaluation import evaluate
 from climbench.evaluation.aggregate import BOOTSTRAP_SEED, SCORE_COLUMNS
 from climbench.evaluation.evaluate import open_predictions
-from climbench.io import write_json_atomic
 from climbench.leaderboard import card as cards
 from climbench.leaderboard import diagnostics, provenance, store
 from climbench.leaderboard.flags import compute_flags
+from climbench.leaderboard.ranking import SCORECARD_METRICS
 from climbench.leaderboard.samples import encode_samples
 from climbench.leaderboard.schema import SCHEMA, entry_digest, validate_entry
 from climbench.tasks import Task, get_task
@@ -91,7 +91,12 @@ def make_entry(
         "supersedes": supersedes,
         "flags": compute_flags(model, spec, table, dataset),
         "results": results_columns(table),
-        "samples": encode_samples(stats, spec.headline.region, spec.headline.lead_hours),
+        "samples": encode_samples(
+            stats,
+            spec.headline.region,
+            spec.headline.lead_hours,
+            (spec.headline.metric, *SCORECARD_METRICS),
+        ),
         "maps": diagnostics.error_maps(dataset, task),
         "spectra": diagnostics.spectra(stats, task),
     }
@@ -126,8 +131,7 @@ def submit(
             expected="a new entry",
             found="an existing entry file (entries are never replaced)",
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(path, entry)
+    store.write_entry(path, entry)
     return path
 
 
