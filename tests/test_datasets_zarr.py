@@ -212,3 +212,18 @@ def test_a_full_disk_is_reported_with_the_path(server, tmp_path, monkeypatch) ->
                            out=tmp_path / "dl", endpoint=server.url_of("monthly.zarr"))  # fmt: skip
     assert str(tmp_path / "dl") in str(info.value)
     assert not (tmp_path / "dl" / MANIFEST).exists()
+
+
+def test_partial_data_of_another_request_are_not_resumed(server, tmp_path) -> None:
+    card, url = wb2_card(), server.url_of("monthly.zarr")
+    server.faults.fail_after = 12
+    with pytest.raises(DataFileError):
+        climbench.download(card, variables=["2m_temperature"], years="1979-1990",
+                           out=tmp_path / "dl", endpoint=url, jobs=1)  # fmt: skip
+    assert (tmp_path / "dl" / zarr_subset.MIRROR).is_dir()
+    server.faults.fail_after = None
+    out = climbench.download(card, variables=["2m_temperature"], years="1979-1980",
+                             out=tmp_path / "dl", endpoint=url)  # fmt: skip
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert manifest["source"]["chunks_reused"] == 0 and manifest["source"]["chunks_fetched"] == 5
+    assert climbench.open_dataset(out / "wb2-era5-5.625.zarr").sizes["time"] == 24

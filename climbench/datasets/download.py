@@ -66,7 +66,8 @@ def download(
     request = {"card": card.name, "version": card.version, **selection.to_dict()}
     if dry_run:
         return access.plan(card, selection, where, out)
-    if claim_folder(out, request, overwrite) is not None:
+    # partial data of another endpoint are another request's: never mixed in
+    if claim_folder(out, request, overwrite, resume_key={**request, "endpoint": where}):
         return out
     reporter = Reporter(progress)
     with reporter.session():

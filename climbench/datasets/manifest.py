@@ -11,17 +11,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from climbench.datasets.card import Card
 from climbench.datasets.http import file_digest
+from climbench.datasets.zarr_subset import MIRROR
 from climbench.errors import DataFileError, StoreError
 from climbench.io import OUTPUT_MARKER, _write_marker, output_kind, write_json_atomic
 from climbench.version import __version__
 
 MANIFEST = "manifest.json"
+#: the request a download folder is busy with (what a rerun may resume)
+IN_PROGRESS = ".climbench-request.json"
 #: the io output kind of a download folder
 KIND = "dataset-download"
 
@@ -42,9 +46,12 @@ def read_manifest(folder: str | os.PathLike) -> dict[str, Any] | None:
         ) from err
 
 
-def claim_folder(out: Path, request: dict[str, Any], overwrite: bool) -> dict[str, Any] | None:
+def claim_folder(
+    out: Path, request: dict[str, Any], overwrite: bool, resume_key: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     """Make ``out`` a download folder for ``request``; returns the manifest when the same
-    request is already complete there.
+    request is already complete there. ``resume_key`` (the request and its endpoint) says
+    which partial data a rerun may resume.
 
     A new or empty folder is marked as ours; an earlier download folder of another request
     needs ``overwrite`` (its manifest is removed first, so it is incomplete until the new
@@ -80,7 +87,24 @@ def claim_folder(out: Path, request: dict[str, Any], overwrite: bool) -> dict[st
     out.mkdir(parents=True, exist_ok=True)
     if output_kind(out) != KIND:
         _write_marker(out, KIND)
+    _forget_other_partials(out, resume_key or request)
     return None
+
+
+def _forget_other_partials(out: Path, request: dict[str, Any]) -> None:
+    """Resume only what the same request left: the request being downloaded is kept in
+    :data:`IN_PROGRESS`; partial files and fetched chunks of another one (other years, an
+    other endpoint) are removed before this one starts."""
+    state = out / IN_PROGRESS
+    try:
+        previous = json.loads(state.read_text())
+    except (OSError, ValueError):
+        previous = None
+    if previous is not None and previous != request:
+        shutil.rmtree(out / MIRROR, ignore_errors=True)
+        for path in [*out.glob("*.part"), *out.glob(f"{MIRROR}.absent")]:
+            path.unlink(missing_ok=True)
+    write_json_atomic(state, request)
 
 
 def write_manifest(
@@ -98,6 +122,7 @@ def write_manifest(
         **extra,
     }
     write_json_atomic(out / MANIFEST, manifest)
+    (out / IN_PROGRESS).unlink(missing_ok=True)
     return manifest
 
 
