@@ -258,6 +258,19 @@ def test_merra2_granules_by_search_with_netrc_login(gesdisc, tmp_path, monkeypat
     assert verify(out)[1] == []
 
 
+def test_merra2_with_an_earthdata_token(gesdisc, www, tmp_path, monkeypatch) -> None:
+    _, files = gesdisc
+    www.faults.basic_auth = None
+    www.faults.bearer = "edl-token-123"
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    monkeypatch.setenv("EARTHDATA_TOKEN", "edl-token-123")
+    out = climbench.download("merra2-m2t1nxslv", years="2024", out=tmp_path / "dl")
+    assert len(list(out.glob("*.nc"))) == len(files)
+    monkeypatch.setenv("EARTHDATA_TOKEN", "expired")
+    with pytest.raises(DataFileError, match="authentication required"):
+        climbench.download("merra2-m2t1nxslv", years="2024", out=tmp_path / "dl2")
+
+
 def test_merra2_wrong_login_names_the_earthdata_credential(gesdisc, tmp_path, monkeypatch):
     netrc = tmp_path / "netrc"
     netrc.write_text("machine 127.0.0.1 login earthdata-user password wrong\n")

@@ -12,6 +12,7 @@ thread (``GET`` / ``HEAD``, single byte ranges ``bytes=A-`` / ``bytes=A-B``). Fa
 - ``fail_after``: answer 500 to every request after this many (a server that goes down);
 - ``latency_s``: wait before answering (a remote store's first-byte latency);
 - ``rate``: send at most this many bytes per second (to interrupt a download mid-way);
+- ``bearer``: this token required (``Authorization: Bearer ...``);
 - ``basic_auth``: ``(user, password)`` required; with ``auth_redirect`` the file URL first
   redirects to ``/login?next=...`` (Earthdata Login style), which checks the credentials
   and redirects back with a cookie.
@@ -47,6 +48,7 @@ class Faults:
     rate: float | None = None
     basic_auth: tuple[str, str] | None = None
     auth_redirect: bool = False
+    bearer: str | None = None
 
 
 @dataclass
@@ -149,6 +151,9 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.latency_s:
             time.sleep(faults.latency_s)
         if faults.basic_auth and not self._authorised(path, parsed.query):
+            return
+        if faults.bearer and self.headers.get("Authorization") != f"Bearer {faults.bearer}":
+            self._answer(401, b"token required", {"WWW-Authenticate": "Bearer"})
             return
         if faults.status:
             self._answer(faults.status, b"refused by the test server")
