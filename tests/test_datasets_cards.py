@@ -105,6 +105,12 @@ def test_endpoint_override_by_environment(monkeypatch) -> None:
     assert card.resolved_endpoint("http://127.0.0.1:1/x.zarr") == "http://127.0.0.1:1/x.zarr"
 
 
+def test_variables_by_canonical_native_or_alias_name() -> None:
+    card = datasets.get("merra2-m2t1nxslv")
+    assert card.variable("T2M") is card.variable("2m_temperature") is card.variable("t2m")
+    assert datasets.get("wb2-era5-5.625").variable("z").canonical == "geopotential"
+
+
 def test_selection_is_checked_against_the_card() -> None:
     with pytest.raises(ConfigError, match="no such variable") as info:
         climbench.download("wb2-era5-5.625", variables=["z500"], dry_run=True)

@@ -95,9 +95,14 @@ class Card:
         return override or os.environ.get(self.endpoint_env) or self.endpoint
 
     def variable(self, name: str) -> Variable:
-        """The card variable called ``name`` (canonical or native name)."""
+        """The card variable called ``name``: its canonical or native name, or an alias of
+        the canonical vocabulary (``t2m``, ``tas``, ``z``)."""
+        from climbench.data.vocabulary import resolve
+
+        found = resolve(name)
+        alias = found[0].name if found is not None and found[1] is None else None
         for var in self.variables:
-            if name in (var.canonical, var.native):
+            if name in (var.canonical, var.native) or var.canonical == alias:
                 return var
         raise ConfigError(
             "the dataset has no such variable",
