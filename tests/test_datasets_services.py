@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import sys
 import tarfile
 from pathlib import Path
 
@@ -315,3 +316,20 @@ def test_intake_esm_catalog_of_local_zarr_stores(shared_file, tmp_path) -> None:
     assert ds.sizes["time"] == 60
     np.testing.assert_allclose(ds["2m_temperature"].values, src["2m_temperature"].values)
     assert verify(out)[1] == []
+
+
+@pytest.mark.parametrize(
+    ("module", "card", "kwargs"),
+    [
+        ("cdsapi", "cds-era5-single-levels", {"variables": ["t2m"], "years": "2020"}),
+        ("intake_esm", "cmip6-pangeo", {"variables": ["tas"]}),
+        ("gcsfs", "wb2-era5-5.625", {"variables": ["t2m"], "years": "2000", "dry_run": True}),
+    ],
+)
+def test_a_missing_extra_is_named(module, card, kwargs, tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    monkeypatch.setenv("CDSAPI_URL", "http://127.0.0.1:9/api")
+    monkeypatch.setenv("CDSAPI_KEY", "1:x")
+    with pytest.raises(ConfigError, match="not installed|missing") as info:
+        climbench.download(card, out=tmp_path / "dl", **kwargs)
+    assert "climbench[download]" in str(info.value)

@@ -13,7 +13,10 @@ Schema (keys marked * are required)::
     access*:
       method*: zarr | http | cds | earthdata | esgf | intake-esm | zenodo
       endpoint*: URL (gs://, https://, a catalog URL, a CDS API URL, ...)
-      options: {method-specific settings: CDS dataset name, collection, record id, ...}
+      options: {method-specific settings}  # zarr: time_dim, level_dim, level_scale (to
+                                         # hPa), valid_time_attrs; http/zenodo: files;
+                                         # cds: dataset, request; earthdata: short_name,
+                                         # version, provider; esgf/intake-esm: facets
     variables*: [{native*, canonical*, units*, levels: bool}]   # levels: on pressure levels
     levels: [hPa, ...]
     grid*: {kind*, nlat, nlon, resolution_deg, latitude, dims}
