@@ -19,15 +19,22 @@ _ROOT = typer.Option(
 def tasks_list() -> None:
     """List the registered tasks."""
     from climbench.tasks import get_spec, task_names
+    from climbench.tasks.registry import task_versions
 
     table = Table(title="climbench tasks")
-    for column in ("task", "kind", "dataset", "headline", "title"):
+    for column in ("task", "earlier versions", "kind", "dataset", "headline", "title"):
         table.add_column(column)
     for name in task_names():
         s = get_spec(name)
         lead = f" @{s.headline.lead_hours}h" if s.headline.lead_hours else ""
+        earlier = ", ".join(f"@{v}" for v in task_versions(name) if v != s.version)
         table.add_row(
-            s.id, s.kind, s.dataset.kind, f"{s.headline.metric} {s.headline.field}{lead}", s.title
+            s.id,
+            earlier,
+            s.kind,
+            s.dataset.kind,
+            f"{s.headline.metric} {s.headline.field}{lead}",
+            s.title,
         )
     console.print(table)
 
