@@ -4,7 +4,9 @@ manifest, verify, and a download killed with SIGKILL then rerun."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import json
 import os
 import signal
@@ -209,3 +211,18 @@ def test_kill_9_mid_download_then_rerun(served, tmp_path) -> None:
     # already in the socket (it sends 64 KiB pieces)
     assert first - kept <= 3 * http.BLOCK
     assert second <= 0.55 * size + 3 * http.BLOCK
+
+
+def test_a_full_disk_keeps_the_partial_file_and_says_so(served, tmp_path, monkeypatch) -> None:
+    server, src = served
+
+    class Full(io.FileIO):
+        def write(self, data) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(http, "open", lambda path, mode: Full(path, mode), raising=False)
+    with pytest.raises(StoreError, match="disk full") as info:
+        climbench.download(card_for(server, src), out=tmp_path / "dl")
+    assert f"{src.name}.part" in str(info.value) and "run again to resume" in str(info.value)
+    assert not (tmp_path / "dl" / src.name).exists()
+    assert not (tmp_path / "dl" / MANIFEST).exists()
