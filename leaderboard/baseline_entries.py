@@ -42,6 +42,10 @@ DESCRIPTIONS = {
     "unet": "UNet with periodic longitude padding and FiLM lead-time conditioning "
     "(climbench/baselines/configs/forecast-synthetic/unet.yaml), 2 epochs on CPU.",
     "climax": "ClimaX-style transformer (forecast-synthetic/climax.yaml), trained on CPU.",
+    "downscaling/synthetic-x4-europe:unet": "UNet on the interpolated coarse fields "
+    "(climbench/baselines/configs/downscaling-synthetic/unet.yaml), trained on CPU.",
+    "cnn_lstm": "ClimateBench's CNN-LSTM (climbench/baselines/configs/emulation-synthetic/"
+    "cnn_lstm.yaml), trained on CPU.",
     "forced_response": "The synthetic generator's forced response without internal "
     "variability: the best any emulator of the forcings can be expected to score.",
 }
@@ -58,7 +62,7 @@ def card(task, name: str, kind: str = "baseline", parameters: int | None = None)
         "name": name,
         "revision": __version__,
         "type": kind,
-        "description": DESCRIPTIONS[name],
+        "description": DESCRIPTIONS.get(f"{spec.name}:{name}", DESCRIPTIONS.get(name, "")),
         "training_data": f"{spec.dataset.id} ({spec.dataset.description})"[:500],
         "licence": "MIT",
         "citation": f"climbench {__version__}, reference baselines",
