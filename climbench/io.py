@@ -59,6 +59,7 @@ KINDS = {
     "prepared-store": "prepared store",
     "synthetic-store": "synthetic data store",
     "climatology": "climatology store",
+    "station-store": "station observations store",
     "emulation-store": "emulation store",
     "tensor-cache": "tensor cache",
     "leaderboard-site": "leaderboard site",

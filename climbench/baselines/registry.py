@@ -153,14 +153,20 @@ def config_path(config: str | os.PathLike) -> Path:
 register_baseline(
     Baseline(
         "persistence",
-        {"forecast": "climbench.baselines.persistence:persistence"},
+        {
+            "forecast": "climbench.baselines.persistence:persistence",
+            "station": "climbench.baselines.station_reference:persistence",
+        },
         "the state at the init time, for every lead",
     )
 )
 register_baseline(
     Baseline(
         "climatology",
-        {"forecast": "climbench.baselines.climatology:climatology"},
+        {
+            "forecast": "climbench.baselines.climatology:climatology",
+            "station": "climbench.baselines.station_reference:climatology",
+        },
         "the training-split climatology at the valid time",
     )
 )
@@ -192,6 +198,7 @@ register_baseline(
             "forecast": "climbench.baselines.ridge_forecast:ridge_forecast",
             "downscaling": "climbench.baselines.ridge:ridge_downscaling",
             "emulation": "climbench.baselines.ridge:ridge_emulation",
+            "station": "climbench.baselines.station_ridge:station_ridge",
         },
         "ridge regression in closed form (3 x 3 stencil, patches, or forcing windows)",
         extra="torch",

@@ -146,3 +146,15 @@ register_kind(
         ),
     )
 )
+register_kind(
+    TaskKind(
+        name="station",
+        protocol="station",
+        time_splits=True,
+        data="climbench.tasks.station",
+        scorer="climbench.evaluation.station_scorer:station_statistics",
+        predictions="climbench.tasks.station:no_network",
+        datamodule="climbench.tasks.station:no_network",
+        provides=("se", "ae", "e"),
+    )
+)

@@ -194,6 +194,40 @@ class EmulationProtocol:
 
 
 @dataclass(frozen=True)
+class StationProtocol:
+    """Lead times, init times and input history of a station-forecasting task, in steps of
+    ``time_step_minutes`` (hourly for Weather2K-style tasks, 10 minutes for KNMI's files).
+
+    Test inits are every ``init_every_steps``-th step of the test split from its first
+    step; a model sees the observations at ``init + history_steps``; the scorer verifies at
+    ``init + lead_steps``.
+    """
+
+    lead_steps: tuple[int, ...]
+    history_steps: tuple[int, ...] = (0,)
+    init_every_steps: int = 6
+    time_step_minutes: int = 60
+
+    def check(self, spec: TaskSpec, fail: Fail) -> None:
+        """Leads are positive, history steps not after the init, and a headline lead is
+        one of the lead times."""
+        if not self.lead_steps or min(self.lead_steps) < 1:
+            fail(f"lead steps {self.lead_steps}", "positive lead steps")
+        if not self.history_steps or max(self.history_steps) > 0:
+            fail(f"history steps {self.history_steps}", "history steps <= 0 (at or before init)")
+        if self.init_every_steps < 1 or self.time_step_minutes < 1:
+            fail(
+                f"init_every_steps {self.init_every_steps}, time_step_minutes "
+                f"{self.time_step_minutes}",
+                "positive integers",
+            )
+        lead = spec.headline.lead_hours
+        hours = [s * self.time_step_minutes / 60 for s in self.lead_steps]
+        if lead is not None and lead not in hours:
+            fail(f"headline lead {lead} h", f"one of the lead times {hours} h")
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """A frozen benchmark protocol (see the module docstring)."""
 
@@ -216,6 +250,9 @@ class TaskSpec:
     downscaling: DownscalingProtocol | None = None
     emulation: EmulationProtocol | None = None
     climatology_window_days: int = 61
+    #: the station-forecasting protocol (added with that kind; left out of the digest
+    #: when unset, so the other kinds' digests are unchanged)
+    station: StationProtocol | None = field(default=None, metadata={"digest_if_set": True})
 
     @property
     def id(self) -> str:
@@ -277,7 +314,7 @@ class TaskSpec:
             fail(f"headline region {self.headline.region!r}", f"one of the regions {self.regions}")
         if self.headline.metric not in self.metrics:
             fail(f"headline metric {self.headline.metric!r}", f"one of the metrics {self.metrics}")
-        if self.headline.lead_hours is not None and self.forecast is None:
+        if self.headline.lead_hours is not None and self.forecast is None and self.station is None:
             fail(f"headline lead {self.headline.lead_hours} h", "a forecast task")
 
     def _check_splits(self, fail: Fail) -> None:
@@ -363,6 +400,11 @@ def _from_dict(cls: type, data: dict) -> TaskSpec:
         downscaling=None if downscaling is None else _downscaling(downscaling),
         emulation=None if emulation is None else _emulation(emulation),
         climatology_window_days=int(data.get("climatology_window_days", 61)),
+        station=None
+        if data.get("station") is None
+        else StationProtocol(
+            **{k: tuple(v) if isinstance(v, list) else v for k, v in data["station"].items()}
+        ),
     )
 
 
