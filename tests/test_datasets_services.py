@@ -6,6 +6,7 @@ catalog (JSON + CSV) pointing at local Zarr stores."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import json
 import sys
@@ -328,6 +329,10 @@ def test_intake_esm_catalog_of_local_zarr_stores(shared_file, tmp_path) -> None:
 )
 def test_a_missing_extra_is_named(module, card, kwargs, tmp_path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    cached = importlib.import_module("fsspec.registry")._registry  # (fsspec.registry is a view)
+    for protocol in ("gs", "gcs"):  # fsspec caches the classes it imported
+        monkeypatch.delitem(cached, protocol, raising=False)
+    monkeypatch.setenv("CLIMBENCH_GCS_ENDPOINT", "http://127.0.0.1:9")  # never the internet
     monkeypatch.setenv("CDSAPI_URL", "http://127.0.0.1:9/api")
     monkeypatch.setenv("CDSAPI_KEY", "1:x")
     with pytest.raises(ConfigError, match="not installed|missing") as info:
