@@ -27,7 +27,7 @@ from climbench.tasks import emulation as emu_tasks
 from climbench.tasks import forecast as fc_tasks
 from climbench.tasks.climatology import compute_climatology
 from climbench.tasks.registry import SPEC_DIR
-from climbench.tasks.spec import DownscalingProtocol, EmulationProtocol
+from climbench.tasks.spec import DownscalingProtocol, EmulationProtocol, StationProtocol
 from tests.small_tasks import SMALL_LEADS
 
 REGISTERED = [
@@ -39,6 +39,8 @@ REGISTERED = [
     "forecast/era5-5.625",
     "forecast/era5-uk-t2m",
     "forecast/synthetic-5.625",
+    "station/knmi",
+    "station/synthetic",
 ]
 
 # ---------------------------------------------------------------------------------------
@@ -117,6 +119,7 @@ def _changed_fields(spec: TaskSpec) -> dict[str, TaskSpec]:
         "downscaling": replace(spec, downscaling=DownscalingProtocol("5.625", "1.40625")),
         "emulation": replace(spec, emulation=EmulationProtocol(("a",), (), ("b",), ("CO2",))),
         "climatology_window_days": replace(spec, climatology_window_days=31),
+        "station": replace(spec, station=StationProtocol((1, 2))),
     }
 
 

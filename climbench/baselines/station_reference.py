@@ -24,7 +24,7 @@ DAYS = 366
 
 
 def _doy_hour(times: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    return np.asarray(times.dayofyear - 1), np.asarray(times.hour)
+    return np.asarray(times.day_of_year - 1), np.asarray(times.hour)
 
 
 class StationClimatology:

@@ -215,7 +215,12 @@ def prediction_dataset(task, arrays: dict[str, np.ndarray]) -> xr.Dataset:
         )
         for f in task.spec.targets
     }
-    return xr.Dataset(out, coords=template(task).coords, attrs=task.attrs())
+    coords = template(task).coords
+    # variable-length strings when written: Zarr 3 has no specification of fixed-length ones
+    strings = {
+        c: (coords[c].dims, coords[c].values.astype(object)) for c in ("station", "station_name")
+    }
+    return xr.Dataset(out, coords=coords, attrs=task.attrs()).assign_coords(strings)
 
 
 def no_network(task, *args, **kwargs):
