@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from climbench.errors import StoreError
-from climbench.leaderboard import build_site, check
+from climbench.leaderboard import build_site, check, retract
 from climbench.leaderboard.ranking import lookup
 from climbench.leaderboard.render import safe_url, script_json
 from climbench.leaderboard.store import load_entries
@@ -251,3 +251,16 @@ def static_server(site):
 def test_site_in_chromium_over_http(site, browser, static_server):  # noqa: F811 (fixture)
     root, _, _ = site
     _check_pages(browser, static_server, root, "http")
+
+
+def test_a_retracted_entry_is_listed_struck_through_and_not_ranked(site, tmp_path):
+    root, _, _ = site
+    copy = tmp_path / "lb"
+    shutil.copytree(root, copy)
+    offset = next(e for e in load_entries(copy) if e["model"]["name"] == "offset")
+    retract(offset["id"], "trained on the test years", root=copy)
+    page = (build_site(tmp_path / "site", copy).parent / TASK_PAGE).read_text(encoding="utf-8")
+    row = re.search(rf'<tr class="status-(\w+)" data-entry="{offset["id"]}">(.*?)</tr>', page, re.S)
+    assert row.group(1) == "retracted"
+    assert "retracted: trained on the test years" in row.group(2)
+    assert '<span class="tag">retracted</span>' in row.group(2)  # no rank
