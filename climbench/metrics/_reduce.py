@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from climbench.metrics._xp import namespace
-from climbench.metrics.layout import check_spatial, sample_dims
+from climbench.metrics.layout import GatheredRows, check_spatial, sample_dims
 from climbench.metrics.weights import area_weights, region_name, regions_list
 
 SPATIAL = ("lat", "lon")
@@ -95,6 +95,8 @@ def weighted_means_kernel(
     inputs = [
         np.asarray(a, dtype=dtype).reshape(1, ncell)
         if prod(a.shape[:-2]) == 1
+        else a  # rows gathered when read, block by block (layout.GatheredRows)
+        if isinstance(a, GatheredRows) and a.shape == shape
         else np.broadcast_to(a, shape)
         for a in arrays
     ]

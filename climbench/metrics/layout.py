@@ -177,16 +177,47 @@ def gather_rows(source, positions: np.ndarray, init_chunks: tuple[int, ...]):
     return dsa.Array(layer, name, chunks, dtype=source.dtype)
 
 
-def _take_rows(blocks: list[np.ndarray], rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """``rows`` (global row numbers) of the consecutive ``blocks`` spanning ``bounds``,
-    copied straight from each block (never concatenating the blocks themselves)."""
-    if len(blocks) == 1:
-        return np.take(blocks[0], rows - bounds[0], axis=0)
-    out = np.empty((*rows.shape, *blocks[0].shape[1:]), dtype=blocks[0].dtype)
-    for block, lo, hi in zip(blocks, bounds[:-1], bounds[1:], strict=True):
-        inside = (rows >= lo) & (rows < hi)
-        out[inside] = block[rows[inside] - lo]
-    return out
+def _take_rows(blocks: list[np.ndarray], rows: np.ndarray, bounds: np.ndarray) -> GatheredRows:
+    return GatheredRows(blocks, rows, bounds)
+
+
+class GatheredRows:
+    """One chunk of :func:`gather_rows`: the rows ``rows`` (global row numbers) of the
+    consecutive source ``blocks`` spanning ``bounds``, copied only when read.
+
+    A duck array: numpy converts it (``__array__``) wherever it goes, and the metric kernels
+    (:func:`climbench.metrics._reduce.weighted_means_kernel`) index it by blocks of rows, so
+    the truth and climatology of a forecast block are copied in cache-sized pieces next to
+    the forecast values they meet, never as a whole block first.
+    """
+
+    def __init__(self, blocks: list[np.ndarray], rows: np.ndarray, bounds: np.ndarray) -> None:
+        self.blocks, self.rows, self.bounds = blocks, rows, bounds
+        self.shape = (*rows.shape, *blocks[0].shape[1:])
+        self.dtype = blocks[0].dtype
+        self.ndim = len(self.shape)
+        self.size = int(np.prod(self.shape))
+
+    def __getitem__(self, index) -> np.ndarray:
+        index = index if isinstance(index, tuple) else (index,)
+        lead = self.rows.ndim
+        rows = self.rows[index[:lead]]
+        out = self._take(rows)
+        rest = index[lead:]
+        return out[(slice(None),) * rows.ndim + rest] if rest else out
+
+    def _take(self, rows: np.ndarray) -> np.ndarray:
+        if len(self.blocks) == 1:
+            return np.take(self.blocks[0], rows - self.bounds[0], axis=0)
+        out = np.empty((*rows.shape, *self.blocks[0].shape[1:]), dtype=self.dtype)
+        for block, lo, hi in zip(self.blocks, self.bounds[:-1], self.bounds[1:], strict=True):
+            inside = (rows >= lo) & (rows < hi)
+            out[inside] = block[rows[inside] - lo]
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self._take(self.rows)
+        return out if dtype is None else out.astype(dtype, copy=False)
 
 
 def _align_array(truth: xr.DataArray, positions: np.ndarray, init_chunks: tuple[int, ...]):
