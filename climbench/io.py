@@ -224,6 +224,13 @@ def _remove_partial(partial: Path, attempts: int = 10, pause_s: float = 0.1) -> 
             return
 
 
+def mark_output(folder: Path, kind: str) -> None:
+    """Mark ``folder`` as climbench's output of ``kind`` (one of :data:`KINDS`), for a
+    folder filled in place (a download fills its folder file by file, each file atomic)
+    rather than published whole by :func:`atomic_directory`."""
+    _write_marker(folder, kind)
+
+
 def _write_marker(folder: Path, kind: str) -> None:
     data = {
         "kind": kind,

@@ -20,7 +20,7 @@ from climbench.datasets.card import Card
 from climbench.datasets.http import file_digest
 from climbench.datasets.zarr_subset import MIRROR
 from climbench.errors import DataFileError, StoreError
-from climbench.io import OUTPUT_MARKER, _write_marker, output_kind, write_json_atomic
+from climbench.io import OUTPUT_MARKER, mark_output, output_kind, write_json_atomic
 from climbench.version import __version__
 
 MANIFEST = "manifest.json"
@@ -86,7 +86,7 @@ def claim_folder(
         (out / MANIFEST).unlink()
     out.mkdir(parents=True, exist_ok=True)
     if output_kind(out) != KIND:
-        _write_marker(out, KIND)
+        mark_output(out, KIND)
     _forget_other_partials(out, resume_key or request)
     return None
 
