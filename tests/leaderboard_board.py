@@ -113,6 +113,9 @@ def load_page(driver, url: str, shot: str | None = None) -> None:
         driver.switch_to.alert.text  # noqa: B018 (an alert would be a script injection)
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+    widths = "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    scroll, client = driver.execute_script(widths)
+    assert scroll <= client + 1, f"{url}: the page is wider than the window ({scroll} > {client})"
     folder = os.environ.get("CLIMBENCH_SCREENSHOTS")
     if folder and shot:
         Path(folder).mkdir(parents=True, exist_ok=True)
