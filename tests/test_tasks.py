@@ -31,6 +31,7 @@ from climbench.tasks.spec import DownscalingProtocol, EmulationProtocol, Station
 from tests.small_tasks import SMALL_LEADS
 
 REGISTERED = [
+    "downscaling/era5-land-quebec",
     "downscaling/synthetic-x4",
     "downscaling/synthetic-x4-europe",
     "downscaling/synthetic-x4-out-of-region",

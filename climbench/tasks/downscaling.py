@@ -15,7 +15,6 @@ A regional task crops both grids to its box (:attr:`DownscalingProtocol.crop`); 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ import xarray as xr
 
 from climbench.data.prepare import MANIFEST, open_prepared, prepare
 from climbench.errors import StoreError
+from climbench.tasks.forecast import _check_sources
 from climbench.tasks.spec import TaskSpec
 
 COARSE, FINE, BILINEAR = "coarse.zarr", "fine.zarr", "coarse-bilinear.zarr"
@@ -59,24 +59,27 @@ def build(task, sources, *, overwrite: bool, progress: bool) -> None:
     if spec.dataset.kind == "synthetic-downscaling":
         coarse, fine = _synthetic_sources(task, progress)
     else:
-        if not sources or len(sources) != 2:
+        if not sources or len(sources) > 2:
             raise StoreError(
-                "a downscaling task needs two sources",
+                "a downscaling task needs one or two sources",
                 variable=task.name,
-                expected="--source COARSE --source FINE",
+                expected="--source COARSE --source FINE, or one --source FILE (its fields "
+                "coarsened conservatively to the coarse grid are the inputs)",
                 found=f"{len(sources or [])} sources",
             )
-        coarse, fine = (os.fspath(s) for s in sources)
+        coarse, fine = (_check_sources(task, sources) * 2)[-2:]
     task.data_dir.mkdir(parents=True, exist_ok=True)
     train = spec.splits["train"]
     stats = (train.start, train.end)
     proto = spec.downscaling
     inputs = [f.variable for f in spec.inputs]
+    units = spec.dataset.params.get("units")  # the spec's override of wrong unit attributes
     prepare(
         coarse,
         task.data_dir / COARSE,
         grid=proto.coarse_grid,
         variables=inputs,
+        units=units,
         stats_period=stats,
         overwrite=True,
         progress=progress,
@@ -86,6 +89,7 @@ def build(task, sources, *, overwrite: bool, progress: bool) -> None:
         task.data_dir / FINE,
         grid=proto.fine_grid,
         variables=[f.variable for f in spec.targets] + list(spec.constants),
+        units=units,
         stats_period=stats,
         overwrite=True,
         progress=progress,
