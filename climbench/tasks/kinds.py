@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from climbench.errors import ConfigError
 from climbench.registry import Registry
 
 
@@ -35,8 +36,9 @@ class TaskKind:
         scorer: the scorer, ``f(predictions, task, path, resamples) ->
             (SampleStatistics, extra rows or None)``.
         predictions: ``f(task, arrays, datamodule, members) -> Dataset``, the predictions
-            layout of a network's outputs.
-        datamodule: the LightningDataModule class.
+            layout of a network's outputs (None: the kind has no network loop).
+        datamodule: the LightningDataModule class (None: no network loop; training a
+            network on such a task is refused with a ConfigError).
         provides: the per-sample statistics its scorer provides, so the registered
             scores (:mod:`climbench.metrics.scores`) it can report are those that need no
             other; ensembles add ``crps`` and ``var``.
@@ -54,8 +56,8 @@ class TaskKind:
     time_splits: bool
     data: str
     scorer: str
-    predictions: str
-    datamodule: str
+    predictions: str | None
+    datamodule: str | None
     provides: tuple[str, ...] = ()
     extra_metrics: tuple[str, ...] = ()
     datamodule_options: tuple[str, ...] = ()
@@ -70,10 +72,23 @@ class TaskKind:
 
     def predictions_dataset(self, task: Any, arrays: dict, datamodule: Any, members: int):
         """A network's outputs (field -> array) in the task's predictions layout."""
-        return _load(self.predictions)(task, arrays, datamodule, members)
+        return _load(self._network_part(self.predictions))(task, arrays, datamodule, members)
 
     def datamodule_class(self) -> type:
-        return _load(self.datamodule)
+        return _load(self._network_part(self.datamodule))
+
+    def _network_part(self, path: str | None) -> str:
+        """``path``, or the refusal of a kind whose tasks have no network training loop."""
+        if path is None:
+            raise ConfigError(
+                f"{self.name} tasks are not trained with the network loop",
+                variable=self.name,
+                expected="a closed-form baseline (climbench train --model ridge), or "
+                "predictions written in the task's template by any framework",
+                found="a network model",
+                hint="see `climbench tasks show NAME` for the baselines of the task",
+            )
+        return path
 
 
 KINDS: Registry[TaskKind] = Registry("task kind")
@@ -153,8 +168,8 @@ register_kind(
         time_splits=True,
         data="climbench.tasks.station",
         scorer="climbench.evaluation.station_scorer:station_statistics",
-        predictions="climbench.tasks.station:no_network",
-        datamodule="climbench.tasks.station:no_network",
+        predictions=None,  # no network datamodule yet: closed-form baselines and any
+        datamodule=None,  # framework's predictions in the task's template
         provides=("se", "ae", "e"),
     )
 )

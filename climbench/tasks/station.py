@@ -28,7 +28,7 @@ import xarray as xr
 
 from climbench.data.formats import harmless_warnings_silenced
 from climbench.data.remote import sha256_file
-from climbench.errors import ConfigError, DataFileError, StoreError, VariableNotFoundError
+from climbench.errors import DataFileError, StoreError, VariableNotFoundError
 from climbench.io import OUTPUT_MARKER, atomic_directory
 from climbench.tasks.spec import TaskSpec
 
@@ -221,15 +221,3 @@ def prediction_dataset(task, arrays: dict[str, np.ndarray]) -> xr.Dataset:
         c: (coords[c].dims, coords[c].values.astype(object)) for c in ("station", "station_name")
     }
     return xr.Dataset(out, coords=coords, attrs=task.attrs()).assign_coords(strings)
-
-
-def no_network(task, *args, **kwargs):
-    """Station tasks have no network datamodule yet: refuse with what to use instead."""
-    raise ConfigError(
-        "station tasks are not trained with the network loop",
-        variable=task.id,
-        expected="a closed-form baseline",
-        found="a network model",
-        hint=f"climbench train --task {task.name} --model ridge, or write predictions in "
-        "the task's template (task.template()) with any framework",
-    )
