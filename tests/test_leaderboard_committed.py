@@ -50,7 +50,7 @@ def test_committed_site_shows_the_entries_numbers(committed_site):
         model = next(m for m in chart["models"] if m["id"] == e["id"])
         points = {p[0]: p[1] for p in model["series"][h.field][h.metric]}
         lead = None if h.lead_hours is None else float(h.lead_hours)
-        assert points[lead] == float(f"{value:.6g}")
+        assert points[lead] == float(f"{value:.4g}")
 
 
 def test_forecast_curves_in_chromium(committed_site, browser):  # noqa: F811 (the fixture)

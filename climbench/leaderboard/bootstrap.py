@@ -26,6 +26,7 @@ class Distributions:
         self.resamples = resamples
         self._counts: dict[int, np.ndarray] = {}
         self._cache: dict[tuple, np.ndarray | None] = {}
+        self._means: dict[tuple, dict[str, np.ndarray]] = {}
 
     def get(self, key: str, stats: SampleStatistics, field: str, metric: str) -> np.ndarray | None:
         """(resamples, lead, region) bootstrap values of ``metric`` of ``field``, or None
@@ -38,11 +39,17 @@ class Distributions:
     def _compute(self, stats: SampleStatistics, field: str, metric: str) -> np.ndarray | None:
         if field not in stats.values:
             return None
-        n = stats.samples.size
-        if n not in self._counts:
-            self._counts[n] = resample_counts(n, self.resamples) / n
-        per = _per_sample(stats.values[field], stats.stats[field])
-        means = {k: _resampled_means(self._counts[n], v) for k, v in per.items()}
+        key = (id(stats), field)
+        if key not in self._means:  # every statistic of the field in one product
+            n = stats.samples.size
+            if n not in self._counts:
+                self._counts[n] = resample_counts(n, self.resamples) / n
+            per = _per_sample(stats.values[field], stats.stats[field])
+            names = list(per)
+            stacked = np.stack([per[k] for k in names], axis=-1)
+            resampled = _resampled_means(self._counts[n], stacked)
+            self._means[key] = {k: resampled[..., i] for i, k in enumerate(names)}
+        means = self._means[key]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return scores_from_means(means, stats.members).get(metric)

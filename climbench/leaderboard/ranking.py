@@ -38,6 +38,8 @@ from climbench.leaderboard.samples import decode_samples
 RESAMPLES = 1000
 #: scorecard metrics, when the task scores them
 SCORECARD_METRICS = ("rmse", "acc")
+#: scorecard columns of forecast tasks: the first lead and 1, 3, 5, 7 and 10 days (hours)
+SCORECARD_LEADS = (24.0, 72.0, 120.0, 168.0, 240.0)
 INTERVAL_NOTE = "tie test: 95% intervals overlap (no paired statistics for this score)"
 
 
@@ -220,7 +222,8 @@ def scorecard(
     """``(metrics, columns, cells)``: columns are ``(field, metric, lead)``; cells are keyed
     by ``(entry id, column key)`` (``field|metric|lead``) and hold :class:`Cell`."""
     section = reference.get("samples") or {}
-    leads = section.get("lead_hours") or [None]
+    stored = section.get("lead_hours") or [None]
+    leads = [x for x in stored if x is None or x == stored[0] or x in SCORECARD_LEADS] or stored
     have = {key[1] for key in score_index(reference)}
     metrics = [m for m in SCORECARD_METRICS if m in have] or [spec.headline.metric]
     columns = []

@@ -181,10 +181,24 @@ def _strings(value: object, path: str | os.PathLike, where: str) -> None:
         for key, item in value.items():
             if where == "" and key == "model":
                 continue  # the card has its own limits
+            if where == "" and key == "results":  # numbers, and three columns of names
+                for column in ("variable", "region", "metric"):
+                    names = {x for x in item.get(column, []) if isinstance(x, str)}
+                    _strings(sorted(names), path, f"results.{column}")
+                continue
             if key == "data" and isinstance(item, str):
                 continue  # an encoded array
             _strings(item, path, f"{where}.{key}" if where else str(key))
     elif isinstance(value, list):
+        if all(not isinstance(item, (dict, list)) for item in value):  # a column: fast path
+            longest = max((len(item) for item in value if isinstance(item, str)), default=0)
+            if longest > MAX_STRING:
+                _strings(
+                    next(i for i in value if isinstance(i, str) and len(i) > MAX_STRING),
+                    path,
+                    where,
+                )
+            return
         for item in value:
             _strings(item, path, where)
     elif isinstance(value, str) and len(value) > MAX_STRING:

@@ -224,7 +224,8 @@ def _scorecard_view(board, spec, reference, metrics, columns, cells) -> dict:
                         "value": cell.value,
                         "percent": cell.percent,
                         "significant": cell.significant,
-                        "style": f"background:{background};color:{text}",
+                        "style": f"background:{background}"
+                        + (";color:#fff" if text == "#fff" else ""),
                     }
                 )
             rows.append({"id": r.entry["id"], "name": r.entry["model"]["name"], "cells": row_cells})
@@ -289,7 +290,7 @@ def _spectra_figure(board, spec, folder: Path, slug: str) -> str | None:
 
 
 def _round(x) -> float | None:
-    return None if x is None or not np.isfinite(x) else float(f"{x:.6g}")
+    return None if x is None or not np.isfinite(x) else float(f"{x:.4g}")
 
 
 def _chart_data(board, spec) -> dict:
@@ -356,9 +357,9 @@ def _results_csv(e: dict) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["task", "version", "model", *_RESULT_COLUMNS])
     r = e["results"]
-    head = [e["task"]["name"], e["task"]["version"], e["model"]["name"]]
-    for i in range(len(r["value"])):
-        writer.writerow(head + ["" if r[c][i] is None else r[c][i] for c in _RESULT_COLUMNS])
+    n = len(r["value"])
+    head = [[e["task"]["name"]] * n, [e["task"]["version"]] * n, [e["model"]["name"]] * n]
+    writer.writerows(zip(*head, *(r[c] for c in _RESULT_COLUMNS), strict=True))  # None: ""
     return buffer.getvalue()
 
 
