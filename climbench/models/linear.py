@@ -52,9 +52,17 @@ def _features(owner: str, name: str, value: Tensor, expected: int) -> None:
 
 
 def _solve_spd(owner: str, matrix: Tensor, rhs: Tensor) -> Tensor:
-    """Solve ``matrix @ x = rhs`` for a symmetric positive-definite ``matrix`` (Cholesky)."""
+    """Solve ``matrix @ x = rhs`` for a symmetric positive-definite ``matrix`` (Cholesky).
+
+    A matrix singular in exact arithmetic (collinear features, ``alpha = 0``) can still
+    factor in floating point with a pivot at rounding level; a squared pivot below
+    ``size * eps`` times the largest diagonal entry counts as singular too, as in
+    LAPACK's rank tests.
+    """
     factor, info = torch.linalg.cholesky_ex(matrix)
-    if info.item() != 0:
+    pivots = factor.diagonal() ** 2
+    rounding = matrix.shape[0] * torch.finfo(matrix.dtype).eps * matrix.diagonal().max()
+    if info.item() != 0 or bool((pivots <= rounding).any()):
         raise DataValueError(
             f"{owner}: the normal equations are singular (collinear or constant features); "
             "use alpha > 0"
