@@ -135,7 +135,9 @@ def child(kind: str, cache: Path, store: Path) -> dict:
 
         def run():
             group = zarr.open_group(store, mode="r")
-            return {name: float(np.asarray(group[name][...]).ravel()[0]) for name in group.array_keys()}
+            return {
+                name: float(np.asarray(group[name][...]).ravel()[0]) for name in group.array_keys()
+            }
 
     elif kind.startswith("api"):
 

@@ -3,16 +3,27 @@
 The committed entries under ``leaderboard/entries`` were made by this script, from real
 predictions scored by ``climbench leaderboard submit`` (run from the repository root)::
 
-    climbench run --data-root data                     # trains unet and climax
+    export CLIMBENCH_DATA=data
+    climbench run                                      # trains unet and climax
+    climbench train --config forecast-synthetic/unet_ensemble --predictions fc-ens.zarr \
+        --out runs/forecast-synthetic-5.625-unet_ensemble
+    climbench train --config downscaling-synthetic/unet --predictions ds-unet.zarr
+    climbench train --config emulation-synthetic/cnn_lstm --predictions em-cnn.zarr
     P=data/predictions/forecast-synthetic-5.625
-    python leaderboard/baseline_entries.py --data-root data --scratch /tmp/entries \
+    python leaderboard/baseline_entries.py --scratch /tmp/entries --runs data/runs \
+        --runs runs \
         --predictions forecast/synthetic-5.625=unet=$P-unet.zarr \
-        --predictions forecast/synthetic-5.625=climax=$P-climax.zarr
+        --predictions forecast/synthetic-5.625=climax=$P-climax.zarr \
+        --predictions forecast/synthetic-5.625=unet_ensemble=fc-ens.zarr \
+        --predictions downscaling/synthetic-x4-europe=unet=ds-unet.zarr \
+        --predictions emulation/synthetic=cnn_lstm=em-cnn.zarr
 
 Per task it submits the task's reference baselines (their cached predictions), the
 closed-form ridge regression (fitted here), the networks named with ``--predictions
-TASK=NAME=PATH`` and, for emulation/synthetic, the noise floor: the generator's forced
-response (``baselines/emulation-synthetic/noise_floor.py``) as a ``noise-floor`` entry.
+TASK=NAME=PATH`` (their parameter count from the run folder ``<task>-<NAME>`` under one of
+the ``--runs`` folders, their ensemble size from the predictions) and, for
+emulation/synthetic, the noise floor: the generator's forced response
+(``baselines/emulation-synthetic/noise_floor.py``) as a ``noise-floor`` entry.
 A model that already has an entry is skipped, so the script can be rerun.
 """
 
@@ -23,6 +34,7 @@ import importlib.util
 from pathlib import Path
 
 import torch
+import xarray as xr
 
 from climbench.baselines import fit, reference_predictions
 from climbench.errors import ConfigError
@@ -41,6 +53,8 @@ DESCRIPTIONS = {
     "ridge": "Closed-form ridge regression; the penalty chosen on the validation split.",
     "unet": "UNet with periodic longitude padding and FiLM lead-time conditioning "
     "(climbench/baselines/configs/forecast-synthetic/unet.yaml), 2 epochs on CPU.",
+    "unet_ensemble": "Probabilistic UNet: 4 members from noise inputs, trained on the fair "
+    "CRPS (climbench/baselines/configs/forecast-synthetic/unet_ensemble.yaml), on CPU.",
     "climax": "ClimaX-style transformer (forecast-synthetic/climax.yaml), trained on CPU.",
     "downscaling/synthetic-x4-europe:unet": "UNet on the interpolated coarse fields "
     "(climbench/baselines/configs/downscaling-synthetic/unet.yaml), trained on CPU.",
@@ -51,7 +65,13 @@ DESCRIPTIONS = {
 }
 
 
-def card(task, name: str, kind: str = "baseline", parameters: int | None = None) -> dict:
+def card(
+    task,
+    name: str,
+    kind: str = "baseline",
+    parameters: int | None = None,
+    ensemble_size: int | None = None,
+) -> dict:
     """The card of a climbench baseline on ``task``."""
     spec = task.spec
     learned = name not in ("persistence", "bilinear", "conservative", "forced_response")
@@ -70,6 +90,8 @@ def card(task, name: str, kind: str = "baseline", parameters: int | None = None)
     }
     if parameters is not None:
         data["parameters"] = parameters
+    if ensemble_size is not None:
+        data["ensemble_size"] = ensemble_size
     if spec.emulation is not None:
         e = spec.emulation
         scenarios = list(e.train_scenarios) + (
@@ -83,9 +105,11 @@ def card(task, name: str, kind: str = "baseline", parameters: int | None = None)
     return data
 
 
-def _parameters(checkpoint_dir: Path) -> int | None:
-    best = checkpoint_dir / "checkpoints" / "best.ckpt"
-    if not best.is_file():
+def _parameters(runs: list[Path], name: str) -> int | None:
+    """The network's parameter count from its best checkpoint, if a run folder has one."""
+    best = next((d / name / "checkpoints" / "best.ckpt" for d in runs
+                 if (d / name / "checkpoints" / "best.ckpt").is_file()), None)  # fmt: skip
+    if best is None:
         return None
     state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
     return int(sum(v.numel() for k, v in state.items() if k.startswith("network.")))
@@ -116,6 +140,7 @@ def main() -> None:
     parser.add_argument("--scratch", required=True, help="Folder for fitted predictions.")
     parser.add_argument("--predictions", action="append", default=[], metavar="TASK=NAME=PATH")
     parser.add_argument("--task", action="append", default=[], help="Only these tasks.")
+    parser.add_argument("--runs", action="append", default=[], help="Run folders' parent.")
     args = parser.parse_args()
     scratch, root = Path(args.scratch), Path(args.root)
     scratch.mkdir(parents=True, exist_ok=True)
@@ -132,8 +157,9 @@ def main() -> None:
         _submit(ridge, task, card(task, "ridge"), root)
         for task_name, model, path in networks:
             if task_name == name:
-                run = Path(args.data_root or "data") / "runs" / f"{slug}-{model}"
-                _submit(path, task, card(task, model, parameters=_parameters(run)), root)
+                members = xr.open_zarr(path).sizes.get("member")
+                parameters = _parameters([Path(d) for d in args.runs], f"{slug}-{model}")
+                _submit(path, task, card(task, model, "baseline", parameters, members), root)
         if name == "emulation/synthetic":
             floor = scratch / f"{slug}-forced-response.zarr"
             if not floor.exists():

@@ -17,6 +17,7 @@ from climbench.baselines import reference_predictions
 from climbench.errors import ClimbenchError, ConfigError, DataValueError, SchemaError, TaskError
 from climbench.evaluation import evaluate
 from climbench.leaderboard import check, problems, retract, submit, verify
+from climbench.leaderboard.results_codec import decode_results
 from climbench.leaderboard.schema import entry_digest
 from climbench.leaderboard.store import entry_path, read_entry
 
@@ -102,13 +103,14 @@ def test_submit_records_the_official_scores(submitted):
     official = evaluate(reference_predictions(task, "pattern_scaling"), task, baselines=False)
     table = official.table
     row = table[(table.metric == "rmse") & (table.variable == "2m_temperature")].iloc[0]
-    results = entry["results"]
-    i = [
-        k
-        for k in range(len(results["value"]))
-        if results["metric"][k] == "rmse" and results["variable"][k] == "2m_temperature"
-    ][0]
-    assert results["value"][i] == row.value and results["ci_low"][i] == row.ci_low
+    series = next(
+        s for s in entry["results"] if s["metric"] == "rmse" and s["variable"] == "2m_temperature"
+    )
+    assert series["region"] == row.region and series["lead_hours"] == [None]
+    assert series["value"][0] == float(f"{row.value:.7g}")  # float32 precision, as verify
+    assert series["ci_low"][0] == pytest.approx(row.ci_low, rel=5e-7)
+    assert decode_results(entry["results"])["value"][0] == series["value"][0]
+    assert sum(len(s["value"]) for s in entry["results"]) == len(table)
     assert entry["flags"]["training_overlaps_test"] is False
     assert entry["flags"]["missing_card_fields"] == ["training_periods"]
     assert entry["flags"]["nan_fraction"] == 0.0
@@ -290,7 +292,7 @@ def test_check_refuses_another_task_digest(board):
 
 def test_check_refuses_an_entry_edited_without_its_digest(board):
     _, root, path = board
-    rewrite(path, lambda d: d["results"]["value"].__setitem__(0, 0.001), digest=False)
+    rewrite(path, lambda d: d["results"][0]["value"].__setitem__(0, 0.001), digest=False)
     refused(root, "does not match its digest")
 
 
@@ -379,15 +381,18 @@ def test_check_refuses_an_edited_or_deleted_merged_entry(board):
     _git(root, "commit", "-q", "-m", "entry")
     assert check(root) == 1
     # an edit with a recomputed digest passes the schema but not the history
-    rewrite(path, lambda d: d["results"]["value"].__setitem__(0, 0.001))
+    rewrite(path, lambda d: d["results"][0]["value"].__setitem__(0, 0.001))
     assert check(root, git=False) == 1
     with pytest.raises(SchemaError, match="committed entry was changed"):
         check(root)
     _git(root, "commit", "-q", "-am", "edit")
-    with pytest.raises(SchemaError, match="changed in commit"):
-        check(root)
+    assert check(root) == 1  # landed at HEAD: a pull request is checked against its base
+    with pytest.raises(SchemaError, match="changed since HEAD~1"):
+        check(root, base="HEAD~1")
     path.unlink()
-    assert any("was deleted" in str(e) for e in problems(root))
+    assert any("found deleted since HEAD" in str(e) for e in problems(root))
+    with pytest.raises(ConfigError, match="unknown git revision"):
+        check(root, base="no-such-branch")
 
 
 # -- verify ---------------------------------------------------------------------------
@@ -403,6 +408,6 @@ def test_verify_refuses_other_predictions_and_edited_numbers(board, tmp_path):
     task, root, path = board
     with pytest.raises(DataValueError, match="not the entry's predictions"):
         verify(path.stem, perturbed(task, tmp_path, "x", 0.1), root=root)
-    rewrite(path, lambda d: d["results"]["value"].__setitem__(0, 0.001))
+    rewrite(path, lambda d: d["results"][0]["value"].__setitem__(0, 0.001))
     with pytest.raises(DataValueError, match="does not reproduce"):
         verify(path, reference_predictions(task, "pattern_scaling"), root=root)

@@ -23,6 +23,7 @@ from climbench.errors import StoreError
 from climbench.leaderboard import build_site, check, retract
 from climbench.leaderboard.ranking import lookup
 from climbench.leaderboard.render import safe_url, script_json
+from climbench.leaderboard.results_codec import decode_results
 from climbench.leaderboard.store import load_entries
 from tests.leaderboard_board import (  # noqa: F401 (browser is a fixture)
     XSS_DESCRIPTION,
@@ -125,7 +126,7 @@ def test_every_page_shows_the_entries_numbers(site):
         )
         table = pd.read_csv(io.StringIO((out / "data" / f"{model['id']}.csv").read_text()))
         assert table.value.tolist() == pytest.approx(
-            [v for v in entries[model["id"]]["results"]["value"]], nan_ok=True, rel=1e-15
+            decode_results(entries[model["id"]]["results"])["value"], nan_ok=True, rel=1e-15
         )
 
 

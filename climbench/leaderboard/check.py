@@ -10,8 +10,10 @@ Refused, each with the file and what was expected and found:
 - a duplicate: two entries of one task version with the same model name and revision, or
   the same predictions digest;
 - a ``supersedes`` that names no entry of the same task version;
-- in a git checkout: an entry changed or deleted after it was committed (git history and
-  the work tree), since entries are never edited, only superseded or retracted;
+- in a git checkout: an entry of the base revision (``HEAD``, or the branch a pull request
+  merges into) changed or deleted, since landed entries are never edited, only superseded
+  or retracted; a maintainer's migration of the entry format is the one deliberate
+  exception, checked against the revision after it;
 - a retraction of an unknown entry, or without a reason.
 """
 
@@ -22,14 +24,21 @@ import subprocess
 from collections import defaultdict
 from pathlib import Path
 
-from climbench.errors import ClimbenchError, SchemaError, TaskError
+from climbench.errors import ClimbenchError, ConfigError, SchemaError, TaskError
 from climbench.leaderboard import store
 from climbench.leaderboard.schema import MAX_ENTRY_BYTES, validate_entry
 from climbench.tasks.registry import get_spec
 
 
-def problems(root: str | os.PathLike | None = None, git: bool = True) -> list[ClimbenchError]:
-    """Every problem of the entries under ``root`` (empty when all are valid)."""
+def problems(
+    root: str | os.PathLike | None = None, git: bool = True, base: str = "HEAD"
+) -> list[ClimbenchError]:
+    """Every problem of the entries under ``root`` (empty when all are valid).
+
+    With ``git``, entries that exist at revision ``base`` must be unchanged in the work
+    tree: ``HEAD`` catches an edit not yet committed; a pull request is checked against the
+    branch it merges into (``base="origin/main"``), so that nothing landed is edited.
+    """
     root = Path(root) if root is not None else store.default_root()
     found: list[ClimbenchError] = []
     valid: list[tuple[Path, dict]] = []
@@ -41,13 +50,13 @@ def problems(root: str | os.PathLike | None = None, git: bool = True) -> list[Cl
     found += _duplicates(valid)
     found += _retractions(root, {e["id"] for _, e in valid})
     if git:
-        found += _git_history(root)
+        found += _git_history(root, base)
     return found
 
 
-def check(root: str | os.PathLike | None = None, git: bool = True) -> int:
+def check(root: str | os.PathLike | None = None, git: bool = True, base: str = "HEAD") -> int:
     """Raise the first problem of :func:`problems`; returns the number of valid entries."""
-    found = problems(root, git)
+    found = problems(root, git, base)
     if found:
         raise found[0]
     return len(store.entry_files(Path(root) if root is not None else store.default_root()))
@@ -180,38 +189,37 @@ def _git(root: Path, *args: str) -> str | None:
         return None
 
 
-def _git_history(root: Path) -> list[ClimbenchError]:
-    """Entries modified or deleted in any commit, or changed in the work tree since
-    committed (nothing when ``root`` is not in a git checkout)."""
+def _git_history(root: Path, base: str) -> list[ClimbenchError]:
+    """Entries of revision ``base`` changed or deleted since, committed or in the work tree
+    (nothing when ``root`` is not in a git checkout)."""
     root = Path(root)
     if not (root / "entries").is_dir() or _git(root, "rev-parse", "--git-dir") is None:
         return []
+    if _git(root, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}") is None:
+        if base == "HEAD":
+            return []  # a repository without commits: nothing has landed
+        raise ConfigError(
+            "unknown git revision for the entry check",
+            path=root,
+            variable="base",
+            expected="a commit of this repository (the branch entries land on)",
+            found=base,
+        )
     found: list[ClimbenchError] = []
-    history = _git(
-        root, "log", "--format=commit %H", "--name-status", "--no-renames",
-        "--diff-filter=MD", "--", "entries",
-    ) or ""  # fmt: skip
-    commit = None
-    for line in history.splitlines():
-        if line.startswith("commit "):
-            commit = line.split()[1][:12]
-        elif line[:1] in ("M", "D") and "\t" in line:
-            status, name = line.split("\t", 1)
-            found.append(_edited(root, name, "deleted" if status == "D" else "changed", commit))
-    work = _git(root, "diff", "--name-status", "--no-renames", "HEAD", "--", "entries") or ""
-    for line in work.splitlines():
+    changes = _git(root, "diff", "--name-status", "--no-renames", base, "--", "entries") or ""
+    for line in changes.splitlines():
         status, _, name = line.partition("\t")
         if status in ("M", "D"):
-            found.append(_edited(root, name, "deleted" if status == "D" else "changed", None))
+            found.append(_edited(root, name, "deleted" if status == "D" else "changed", base))
     return found
 
 
-def _edited(root: Path, name: str, how: str, commit: str | None) -> SchemaError:
+def _edited(root: Path, name: str, how: str, base: str) -> SchemaError:
     top = _git(root, "rev-parse", "--show-toplevel") or ""
     return SchemaError(
         f"a committed entry was {how}",
         path=Path(top.strip()) / name,
-        expected="entries never edited or deleted after they are committed",
-        found=f"{how} in commit {commit}" if commit else f"{how} in the work tree",
+        expected="entries never edited or deleted once they have landed",
+        found=f"{how} since {base}",
         hint="restore it; submit a new entry with --supersedes ID, or retract it",
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 leaderboard_app = typer.Typer(
     help="Leaderboard entries (scored by the official scorer) and the static site.",
@@ -39,15 +40,18 @@ def submit_command(
 @leaderboard_app.command("check")
 def check_command(
     root: Path = _ROOT,
-    git: bool = typer.Option(True, help="Also refuse entries edited or deleted in git history."),
+    git: bool = typer.Option(True, help="Also refuse landed entries edited or deleted."),
+    base: str = typer.Option(
+        "HEAD", help="Git revision whose entries must be unchanged (a PR: its target branch)."
+    ),
 ) -> None:
     """Check every entry (schema, file name, task digest, duplicates, edits, size)."""
     from climbench.leaderboard import problems
     from climbench.leaderboard.store import default_root, entry_files
 
-    found = problems(root, git)
+    found = problems(root, git, base)
     for err in found[:-1]:
-        console.print(f"[bold red]error:[/] {err}", markup=False, highlight=False)
+        console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
     if found:
         raise found[-1]  # printed as the last line, exit status 2
     n = len(entry_files(root if root is not None else default_root()))
@@ -76,9 +80,10 @@ def verify_command(
 ) -> None:
     """Rescore an entry's predictions; the numbers must match exactly."""
     from climbench.leaderboard import verify
+    from climbench.leaderboard.results_codec import results_rows
 
     data = verify(entry, predictions, root=root, data_root=data_root)
-    n = len(data["results"]["value"])
+    n = results_rows(data)
     console.print(f"[green]verified[/] {data['id']}: {n} scores match", highlight=False)
 
 

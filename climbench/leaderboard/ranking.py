@@ -32,6 +32,7 @@ import pandas as pd
 
 from climbench.evaluation.forecast import SampleStatistics
 from climbench.leaderboard.bootstrap import Distributions, significant_rows
+from climbench.leaderboard.results_codec import decode_results
 from climbench.leaderboard.samples import decode_samples
 
 #: resamples of the paired bootstraps behind ranks and scorecards
@@ -45,7 +46,7 @@ INTERVAL_NOTE = "tie test: 95% intervals overlap (no paired statistics for this 
 
 def results_frame(entry: dict) -> pd.DataFrame:
     """An entry's results as the scorer's tidy table (with task, version and model)."""
-    table = pd.DataFrame(entry["results"])
+    table = pd.DataFrame(decode_results(entry["results"]))
     for column in ("level", "lead_hours", "value", "ci_low", "ci_high"):
         table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
     table.insert(0, "model", entry["model"]["name"])
@@ -65,13 +66,14 @@ def score_index(entry: dict) -> dict[tuple, tuple[float, float | None, float | N
     cached = entry.get("_index")
     if cached is not None:
         return cached
-    r = entry["results"]
     index = {}
-    for i in range(len(r["value"])):
-        lead = r["lead_hours"][i]
-        key = (field_name(r["variable"][i], r["level"][i]), r["metric"][i], r["region"][i],
-               None if lead is None else float(lead))  # fmt: skip
-        index[key] = (r["value"][i], r["ci_low"][i], r["ci_high"][i])
+    for s in entry["results"]:
+        field = field_name(s["variable"], s["level"])
+        for lead, *score in zip(
+            s["lead_hours"], s["value"], s["ci_low"], s["ci_high"], strict=True
+        ):
+            key = (field, s["metric"], s["region"], None if lead is None else float(lead))
+            index[key] = tuple(score)
     entry["_index"] = index
     return index
 

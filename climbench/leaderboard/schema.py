@@ -10,9 +10,9 @@ One entry is one JSON file, ``leaderboard/entries/<task>/<version>/<id>.json``::
                    scorer: {resamples, bootstrap_seed, function}, submitted}
     supersedes    the id of the entry this one replaces, or null
     flags         computed at submission (climbench.leaderboard.flags), never entered
-    results       the tidy results of the official scorer, column-wise
-                  (variable, level, region, lead_hours, metric, value, ci_low, ci_high,
-                  n_samples), for this model only
+    results       the tidy results of the official scorer for this model only, as
+                  one series per (variable, level, region, metric) over its leads
+                  (climbench.leaderboard.results_codec)
     samples       per-sample statistics for paired comparisons (a subset of leads and
                   regions, float32; climbench.leaderboard.samples)
     maps          time-mean error map of each target field (float32) and the task's
@@ -33,10 +33,10 @@ import re
 from typing import Any
 
 from climbench.errors import ClimbenchError, SchemaError
-from climbench.evaluation.aggregate import SCORE_COLUMNS
 from climbench.leaderboard import card as cards
+from climbench.leaderboard.results_codec import check_results
 
-SCHEMA = "climbench-entry/1"
+SCHEMA = "climbench-entry/2"
 #: the largest entry file accepted by ``check`` (bytes)
 MAX_ENTRY_BYTES = 1_500_000
 #: the longest string outside the model card (ids, hashes, names of fields)
@@ -51,12 +51,13 @@ TOP_LEVEL = {
     "provenance": dict,
     "supersedes": (str, type(None)),
     "flags": dict,
-    "results": dict,
+    "results": list,
     "samples": (dict, type(None)),
     "maps": (dict, type(None)),
     "spectra": (dict, type(None)),
     "digest": str,
 }
+_NAMES = ("variable", "region", "metric")
 TASK = {"name": str, "version": int, "digest": str}
 PROVENANCE = {
     "climbench_version": str,
@@ -114,24 +115,7 @@ def validate_entry(entry: object, path: str | os.PathLike = "<entry>") -> dict:
             found=err.found,
         ) from None
     _strings(entry, path, "")
-    columns = entry["results"]
-    if sorted(columns) != sorted(SCORE_COLUMNS):
-        raise SchemaError(
-            "results columns are not the scorer's",
-            path=path,
-            variable="results",
-            expected=", ".join(SCORE_COLUMNS),
-            found=", ".join(sorted(columns)),
-        )
-    lengths = {len(v) if isinstance(v, list) else -1 for v in columns.values()}
-    if len(lengths) != 1 or -1 in lengths or 0 in lengths:
-        raise SchemaError(
-            "results columns must be non-empty lists of one length",
-            path=path,
-            variable="results",
-            expected="equal-length lists",
-            found=f"lengths {sorted(lengths)}",
-        )
+    check_results(entry["results"], path)
     if entry_digest(entry) != entry["digest"]:
         raise SchemaError(
             "entry content does not match its digest (edited after submission)",
@@ -181,10 +165,9 @@ def _strings(value: object, path: str | os.PathLike, where: str) -> None:
         for key, item in value.items():
             if where == "" and key == "model":
                 continue  # the card has its own limits
-            if where == "" and key == "results":  # numbers, and three columns of names
-                for column in ("variable", "region", "metric"):
-                    names = {x for x in item.get(column, []) if isinstance(x, str)}
-                    _strings(sorted(names), path, f"results.{column}")
+            if where == "" and key == "results":  # series: numbers and three names each
+                names = {s.get(k) for s in item if isinstance(s, dict) for k in _NAMES}
+                _strings(sorted(n for n in names if isinstance(n, str)), path, "results")
                 continue
             if key == "data" and isinstance(item, str):
                 continue  # an encoded array

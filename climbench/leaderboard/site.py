@@ -35,6 +35,7 @@ from climbench.io import atomic_directory
 from climbench.leaderboard import arrays, ranking, store
 from climbench.leaderboard.card import FIELDS
 from climbench.leaderboard.render import environment
+from climbench.leaderboard.results_codec import decode_results
 from climbench.leaderboard.schema import validate_entry
 from climbench.plot import save, spectra
 from climbench.plot.maps import map_png, symmetric_limit
@@ -356,7 +357,7 @@ def _results_csv(e: dict) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["task", "version", "model", *_RESULT_COLUMNS])
-    r = e["results"]
+    r = decode_results(e["results"])
     n = len(r["value"])
     head = [[e["task"]["name"]] * n, [e["task"]["version"]] * n, [e["model"]["name"]] * n]
     writer.writerows(zip(*head, *(r[c] for c in _RESULT_COLUMNS), strict=True))  # None: ""

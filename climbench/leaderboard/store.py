@@ -45,13 +45,21 @@ def entry_path(root: Path, task: str, version: int, eid: str) -> Path:
 
 
 def entry_text(entry: dict) -> str:
-    """An entry as JSON text: one line per top-level section, each section compact, so a
-    pull request's diff shows which sections an entry has and files stay small."""
-    lines = [
-        f"{json.dumps(key)}: {json.dumps(value, separators=(',', ':'), allow_nan=False)}"
-        for key, value in entry.items()
-        if not key.startswith("_")
-    ]
+    """An entry as JSON text: one line per top-level section and per results series, each
+    compact, so a pull request's diff shows which sections and scores an entry has and
+    files stay small."""
+
+    def compact(value) -> str:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+    lines = []
+    for key, value in entry.items():
+        if key.startswith("_"):
+            continue
+        if key == "results" and isinstance(value, list):
+            lines.append('"results": [\n' + ",\n".join(map(compact, value)) + "\n]")
+        else:
+            lines.append(f"{json.dumps(key)}: {compact(value)}")
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 

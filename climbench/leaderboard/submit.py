@@ -13,19 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 import xarray as xr
 
 from climbench.errors import ConfigError, SchemaError
 from climbench.evaluation import evaluate
-from climbench.evaluation.aggregate import BOOTSTRAP_SEED, SCORE_COLUMNS
+from climbench.evaluation.aggregate import BOOTSTRAP_SEED
 from climbench.evaluation.evaluate import open_predictions
 from climbench.leaderboard import card as cards
 from climbench.leaderboard import diagnostics, provenance, store
 from climbench.leaderboard.flags import compute_flags
 from climbench.leaderboard.ranking import SCORECARD_METRICS
+from climbench.leaderboard.results_codec import encode_results
 from climbench.leaderboard.samples import encode_samples
 from climbench.leaderboard.schema import SCHEMA, entry_digest, validate_entry
 from climbench.tasks import Task, get_task
@@ -33,16 +32,6 @@ from climbench.version import __version__
 
 #: bootstrap resamples of every entry's intervals (``verify`` rescores with the same)
 RESAMPLES = 1000
-
-
-def results_columns(table: pd.DataFrame) -> dict[str, list]:
-    """One model's tidy results, column-wise, as JSON-ready lists (NaN as None)."""
-    out: dict[str, list[Any]] = {}
-    for column in SCORE_COLUMNS:
-        values = table[column].tolist()
-        out[column] = [None if (isinstance(v, float) and v != v) else v for v in values]
-    out["n_samples"] = [int(v) for v in out["n_samples"]]
-    return out
 
 
 def score(predictions: str | os.PathLike, task: Task, name: str, resamples: int = RESAMPLES):
@@ -90,7 +79,7 @@ def make_entry(
         },
         "supersedes": supersedes,
         "flags": compute_flags(model, spec, table, dataset),
-        "results": results_columns(table),
+        "results": encode_results(table),
         "samples": encode_samples(
             stats,
             spec.headline.region,

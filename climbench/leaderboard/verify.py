@@ -16,7 +16,8 @@ from pathlib import Path
 from climbench.errors import DataValueError, TaskError
 from climbench.evaluation.evaluate import open_predictions
 from climbench.leaderboard import provenance, store
-from climbench.leaderboard.submit import results_columns, score
+from climbench.leaderboard.results_codec import decode_results, encode_results
+from climbench.leaderboard.submit import score
 from climbench.tasks import get_task
 
 
@@ -54,10 +55,10 @@ def verify(
     resamples = int(data["provenance"]["scorer"]["resamples"])
     name = data["model"]["name"]
     results = score(predictions, task, name, resamples)
-    fresh = json.loads(json.dumps(results_columns(results.table[results.table.model == name])))
-    stored = data["results"]
-    if fresh == stored:
+    fresh_series = encode_results(results.table[results.table.model == name])
+    if json.loads(json.dumps(fresh_series)) == data["results"]:
         return data
+    fresh, stored = decode_results(fresh_series), decode_results(data["results"])
     n_fresh, n_stored = len(fresh["value"]), len(stored["value"])
     if n_fresh != n_stored:
         raise DataValueError(
