@@ -40,10 +40,18 @@ def make_entries(source: Path, root: Path, n: int, seed: int = 0) -> int:
         e = {k: v for k, v in bases[i % len(bases)].items()}
         factor = float(rng.uniform(0.9, 1.1))
         e["model"] = {**e["model"], "name": f"{e['model']['name']}-variant-{i}", "type": "ml"}
-        results = dict(e["results"])
-        for column in ("value", "ci_low", "ci_high"):
-            results[column] = [None if v is None else v * factor for v in results[column]]
-        e["results"] = results
+        e["results"] = [
+            {
+                **series,
+                **{
+                    column: [
+                        None if v is None else float(f"{v * factor:.7g}") for v in series[column]
+                    ]
+                    for column in ("value", "ci_low", "ci_high")
+                },
+            }
+            for series in e["results"]
+        ]
         samples = {**e["samples"], "fields": {}}
         for name, item in e["samples"]["fields"].items():
             values = arrays.decode(item) * np.float32(factor)

@@ -250,6 +250,24 @@ def test_check_refuses_a_wrong_type(board):
     refused(root, "task.version has the wrong type")
 
 
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d.update(results=[]), "results must be a non-empty list"),
+        (lambda d: d["results"][0].pop("ci_low"), "does not have the schema's keys"),
+        (lambda d: d["results"][0].update(metric=1), "series name is not a string"),
+        (lambda d: d["results"][0]["value"].append(1.0), "non-empty lists of one length"),
+        (lambda d: d["results"][0]["value"].__setitem__(0, True), "not a number"),
+        (lambda d: d["results"][0]["value"].__setitem__(0, "1.0"), "not a number"),
+        (lambda d: d["results"].append(d["results"][0]), "two results series have the same"),
+    ],
+)
+def test_check_refuses_malformed_results(board, change, message):
+    _, root, path = board
+    rewrite(path, change)
+    refused(root, message)
+
+
 def test_check_refuses_a_file_not_json(board):
     _, root, path = board
     path.write_text("{not json")

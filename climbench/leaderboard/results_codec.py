@@ -33,6 +33,7 @@ SERIES_KEYS = ("variable", "level", "region", "metric")
 #: what varies along a series
 SERIES_COLUMNS = ("lead_hours", "value", "ci_low", "ci_high", "n_samples")
 _ROUNDED = ("value", "ci_low", "ci_high")
+_NUMBERS = {int, float, type(None)}  # exact types: a JSON true is not a number
 
 
 def _number(value: Any, digits: int | None = None) -> float | None:
@@ -105,10 +106,11 @@ def check_results(series: object, path: str | os.PathLike) -> None:
                    f"equal-length lists of {', '.join(SERIES_COLUMNS)}",
                    f"lengths {sorted(lengths)}")  # fmt: skip
         for column in SERIES_COLUMNS:
-            bad = [v for v in item[column] if v is not None and not isinstance(v, (int, float))]
-            if bad or any(isinstance(v, bool) for v in item[column]):
+            kinds = set(map(type, item[column]))  # C speed: entries hold ~10^4 numbers each
+            if not kinds <= _NUMBERS:
+                bad = next(v for v in item[column] if type(v) not in _NUMBERS)
                 refuse("a results series holds a value that is not a number",
-                       f"{where}.{column}", "numbers or null", repr(bad[:1] or True))  # fmt: skip
+                       f"{where}.{column}", "numbers or null", repr(bad)[:80])  # fmt: skip
         name = tuple(item[k] for k in SERIES_KEYS)
         if name in seen:
             refuse("two results series have the same name", where,

@@ -45,6 +45,9 @@ from climbench.version import __version__
 SITE_KIND = "leaderboard-site"
 #: models drawn in the spectra figure (the best-ranked ones)
 SPECTRA_MODELS = 6
+#: error maps on a task page: the best-ranked entries (and the local run's); every entry's
+#: own page has its maps
+TASK_MAPS = 12
 _RESULT_COLUMNS = ("variable", "level", "region", "lead_hours", "metric", "value", "ci_low",
                    "ci_high", "n_samples")  # fmt: skip
 #: colour-blind-safe diverging ends (PuOr): blue better, orange worse; grey not significant
@@ -127,7 +130,7 @@ def _task_page(tmp, env, spec, items, retracted, local, files, common) -> dict:
         card = _scorecard_view(board, spec, reference, metrics, columns, cells)
     figure_dir = tmp / "figures" / slug
     figure_dir.mkdir()
-    maps = _task_maps(board, spec, figure_dir, slug)
+    maps = _task_maps(board, spec, figure_dir, slug, local)
     spectra_png = _spectra_figure(board, spec, figure_dir, slug)
     chart = _chart_data(board, spec)
     rows = []
@@ -248,10 +251,13 @@ def _map_entries(board) -> list:
     return [r for r in board if r.status in ("ranked", "noise-floor") and r.entry.get("maps")]
 
 
-def _task_maps(board, spec, folder: Path, slug: str) -> dict | None:
-    """One PNG of the headline field's time-mean error per entry, on one colour scale."""
+def _task_maps(board, spec, folder: Path, slug: str, local: set) -> dict | None:
+    """One PNG of the headline field's time-mean error per entry, on one colour scale, for
+    the :data:`TASK_MAPS` best-ranked entries and the local run's models (a page of
+    hundreds of maps would be unreadable and heavy)."""
     field = spec.headline.field
-    items = [r for r in _map_entries(board) if field in r.entry["maps"]["fields"]]
+    candidates = [r for r in _map_entries(board) if field in r.entry["maps"]["fields"]]
+    items = [r for i, r in enumerate(candidates) if i < TASK_MAPS or r.entry["id"] in local]
     if not items:
         return None
     values = [arrays.decode(r.entry["maps"]["fields"][field], r.entry["id"]) for r in items]
@@ -267,7 +273,8 @@ def _task_maps(board, spec, folder: Path, slug: str) -> dict | None:
     lead = items[0].entry["maps"].get("lead_hours")
     coastlines = any(r.entry["maps"].get("land_sea_mask") for r in items)
     return {"field": field, "limit": limit, "units": units, "lead": lead, "pictures": pictures,
-            "folder": f"../figures/{slug}/", "coastlines": coastlines}  # fmt: skip
+            "folder": f"../figures/{slug}/", "coastlines": coastlines,
+            "left_out": len(candidates) - len(items)}  # fmt: skip
 
 
 def _spectra_figure(board, spec, folder: Path, slug: str) -> str | None:
