@@ -45,13 +45,13 @@ def resample_counts(n: int, resamples: int, seed: int = BOOTSTRAP_SEED) -> np.nd
     return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(np.float64)
 
 
-def _resampled_means(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
+def resampled_means(counts: np.ndarray, values: np.ndarray) -> np.ndarray:
     """(resamples, ...) means of ``values`` (sample, ...) under normalised ``counts``."""
     n = values.shape[0]
     return (counts @ values.reshape(n, -1)).reshape(-1, *values.shape[1:])
 
 
-def _per_sample(values: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+def per_sample_statistics(values: np.ndarray, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     """Statistics by name, adding the per-sample ACC (values: (sample, lead, region, stat))."""
     s = {name: values[..., k] for k, name in enumerate(names)}
     if "fo" in s:
@@ -80,10 +80,10 @@ def score_table(
     for name, values in stats.values.items():
         # a derived field has no samples at some leads (a 24 h sum before 24 h): no rows there
         defined = np.isfinite(values).any(axis=tuple(k for k in range(values.ndim) if k != 1))
-        per = _per_sample(values, stats.stats[name])
+        per = per_sample_statistics(values, stats.stats[name])
         point = _scores({k: v.mean(axis=0) for k, v in per.items()}, stats.members)
         boot = (
-            _scores({k: _resampled_means(counts, v) for k, v in per.items()}, stats.members)
+            _scores({k: resampled_means(counts, v) for k, v in per.items()}, stats.members)
             if counts is not None
             else {}
         )
@@ -147,9 +147,9 @@ def paired_difference(
     counts = resample_counts(n, resamples) / n
     results = []
     for stats in (a, b):
-        per = _per_sample(stats.values[field], stats.stats[field])
+        per = per_sample_statistics(stats.values[field], stats.stats[field])
         point = _scores({k: v.mean(axis=0) for k, v in per.items()}, stats.members)[metric]
-        boot = _scores({k: _resampled_means(counts, v) for k, v in per.items()}, stats.members)[
+        boot = _scores({k: resampled_means(counts, v) for k, v in per.items()}, stats.members)[
             metric
         ]
         results.append((point, boot))

@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from climbench.evaluation.aggregate import _per_sample, _resampled_means, resample_counts
+from climbench.evaluation.aggregate import per_sample_statistics, resample_counts, resampled_means
 from climbench.evaluation.forecast import SampleStatistics
 from climbench.metrics.scores import scores_from_means
 
@@ -44,10 +44,10 @@ class Distributions:
             n = stats.samples.size
             if n not in self._counts:
                 self._counts[n] = resample_counts(n, self.resamples) / n
-            per = _per_sample(stats.values[field], stats.stats[field])
+            per = per_sample_statistics(stats.values[field], stats.stats[field])
             names = list(per)
             stacked = np.stack([per[k] for k in names], axis=-1)
-            resampled = _resampled_means(self._counts[n], stacked)
+            resampled = resampled_means(self._counts[n], stacked)
             self._means[key] = {k: resampled[..., i] for i, k in enumerate(names)}
         means = self._means[key]
         with warnings.catch_warnings():
