@@ -603,3 +603,16 @@ def test_cli_tasks_show_unknown_task_exits_2(monkeypatch, capsys) -> None:
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert "unknown task" in err and "forecast/nope" in err
+
+
+def test_missing_protocol_times_are_refused_with_the_first_missing_and_the_span(tmp_path):
+    from climbench.tasks.coverage import require_times
+
+    times = pd.date_range("2018-01-01", periods=8, freq="6h")
+    ds = xr.Dataset(coords={"time": times.delete(3)})
+    require_times(ds, times.delete(3), "the test inputs", tmp_path / "prepared.zarr")
+    with pytest.raises(StoreError, match="lack times needed for the test inputs") as err:
+        require_times(ds, times, "the test inputs", tmp_path / "prepared.zarr", "6h")
+    message = str(err.value)
+    assert str(tmp_path / "prepared.zarr") in message and "every 6h" in message
+    assert "1 missing, first 2018-01-01 18:00:00" in message

@@ -23,8 +23,9 @@ import xarray as xr
 from climbench.data.formats import harmless_warnings_silenced
 from climbench.data.prepare import MANIFEST, load_prepared, open_prepared, prepare
 from climbench.data.remote import sha256_file
-from climbench.errors import DataFileError, StoreError
+from climbench.errors import DataFileError
 from climbench.tasks.climatology import compute_climatology, write_climatology
+from climbench.tasks.coverage import require_times
 from climbench.tasks.spec import Field, TaskSpec
 
 PREPARED = "prepared.zarr"
@@ -162,19 +163,6 @@ def field_array(ds: xr.Dataset, f: Field) -> xr.DataArray:
     return da.sel(level=f.level, drop=True) if f.level is not None else da
 
 
-def _check_times(ds: xr.Dataset, needed: pd.DatetimeIndex, what: str, path: Path) -> None:
-    have = pd.DatetimeIndex(ds["time"].values)
-    missing = needed.difference(have)
-    if len(missing):
-        raise StoreError(
-            f"the prepared data lack times needed for {what}",
-            path=path,
-            expected=f"{needed[0]} .. {needed[-1]}",
-            found=f"{len(missing)} missing, first {missing[0]}; data span {have[0]} .. {have[-1]}",
-            hint="prepare the task with sources that cover the whole period",
-        )
-
-
 def load_split(task, split: str) -> xr.Dataset:
     spec = task.spec
     ds = open_store(task)
@@ -183,7 +171,7 @@ def load_split(task, split: str) -> xr.Dataset:
     inits = init_times(spec, "test")
     offsets = pd.to_timedelta(spec.forecast.history_hours, unit="h")
     needed = pd.DatetimeIndex(sorted({t + o for t in inits for o in offsets}))
-    _check_times(ds, needed, "the test inputs", task.data_dir / PREPARED)
+    require_times(ds, needed, "the test inputs", task.data_dir / PREPARED)
     names = list(dict.fromkeys([f.variable for f in spec.inputs] + list(spec.constants)))
     out = ds[names].sel(time=needed)
     if {f.level for f in spec.inputs} - {None}:
@@ -199,7 +187,7 @@ def truth(task) -> xr.Dataset:
     step = pd.Timedelta(hours=spec.forecast.time_step_hours)
     last = inits[-1] + pd.Timedelta(hours=max(spec.forecast.lead_hours))
     needed = pd.date_range(inits[0], last, freq=step)
-    _check_times(ds, needed, "verifying the test inits", task.data_dir / PREPARED)
+    require_times(ds, needed, "verifying the test inits", task.data_dir / PREPARED)
     return xr.Dataset(
         {f.name: field_array(ds, f).sel(time=slice(inits[0], last)) for f in spec.targets}
     )

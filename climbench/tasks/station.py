@@ -30,6 +30,7 @@ from climbench.data.formats import harmless_warnings_silenced
 from climbench.data.remote import sha256_file
 from climbench.errors import DataFileError, StoreError, VariableNotFoundError
 from climbench.io import OUTPUT_MARKER, atomic_directory
+from climbench.tasks.coverage import require_times
 from climbench.tasks.spec import TaskSpec
 
 STORE = "stations.zarr"
@@ -148,19 +149,6 @@ def history_offsets(spec: TaskSpec) -> pd.TimedeltaIndex:
     return pd.TimedeltaIndex([s * step(spec) for s in spec.station.history_steps])
 
 
-def _check_times(ds: xr.Dataset, needed: pd.DatetimeIndex, what: str, task) -> None:
-    have = pd.DatetimeIndex(ds["time"].values)
-    missing = needed.difference(have)
-    if len(missing):
-        raise StoreError(
-            f"the station data lack times needed for {what}",
-            path=task.data_dir / STORE,
-            expected=f"{needed[0]} .. {needed[-1]} every {step(task.spec)}",
-            found=f"{len(missing)} missing, first {missing[0]}; data span {have[0]} .. {have[-1]}",
-            hint="prepare the task with sources that cover the whole period",
-        )
-
-
 def load_split(task, split: str) -> xr.Dataset:
     """Train / validation: the observations of the split; test: the inputs only."""
     spec = task.spec
@@ -169,7 +157,7 @@ def load_split(task, split: str) -> xr.Dataset:
         return ds.sel(time=spec.splits[split].slice())
     offsets = history_offsets(spec)
     needed = pd.DatetimeIndex(sorted({t + o for t in init_times(spec, "test") for o in offsets}))
-    _check_times(ds, needed, "the test inputs", task)
+    require_times(ds, needed, "the test inputs", task.data_dir / STORE, step(task.spec))
     return ds.sel(time=needed).assign_attrs(split="test", contents="inputs only")
 
 
@@ -184,7 +172,7 @@ def truth(task) -> xr.Dataset:
     spec = task.spec
     ds = open_store(task)
     needed = valid_times(spec)
-    _check_times(ds, needed, "verifying the test inits", task)
+    require_times(ds, needed, "verifying the test inits", task.data_dir / STORE, step(task.spec))
     return xr.Dataset({f.name: ds[f.variable].sel(time=needed) for f in spec.targets})
 
 
