@@ -338,3 +338,13 @@ def test_a_missing_extra_is_named(module, card, kwargs, tmp_path, monkeypatch) -
     with pytest.raises(ConfigError, match="not installed|missing") as info:
         climbench.download(card, out=tmp_path / "dl", **kwargs)
     assert "climbench[download]" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "card, service", [("cds-era5-single-levels", "CDS"), ("merra2-m2t1nxslv", "MERRA-2")]
+)
+def test_services_served_by_year_refuse_a_request_without_years(card, service, tmp_path) -> None:
+    with pytest.raises(ConfigError, match=f"a {service} download needs years") as err:
+        climbench.download(card, out=tmp_path / "dl", dry_run=True)
+    assert err.value.variable == "years" and card in str(err.value)
+    assert not (tmp_path / "dl").exists()

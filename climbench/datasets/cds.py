@@ -28,19 +28,13 @@ CREDENTIALS = "~/.cdsapirc (or $CDSAPI_RC), or CDSAPI_URL and CDSAPI_KEY"
 
 def requests_for(card: Card, selection: Selection) -> list[tuple[str, dict[str, Any]]]:
     """``(file name, CDS request)`` pairs: one per variable and year."""
-    if selection.years is None:
-        raise ConfigError(
-            "a CDS download needs years",
-            path=card.name,
-            variable="years",
-            expected="--years YYYY or YYYY-YYYY",
-            found="none",
-            hint="the CDS serves one request per variable and year",
-        )
+    first, last = selection.required_years(
+        card.name, "CDS", "the CDS serves one request per variable and year"
+    )
     base = dict(card.options.get("request") or {})
     out = []
     for var in selection.variables:
-        for year in range(selection.years[0], selection.years[1] + 1):
+        for year in range(first, last + 1):
             request = {
                 **base,
                 "variable": [var.native],

@@ -22,7 +22,7 @@ from climbench.datasets.plan import Plan, PlanItem
 from climbench.datasets.progress import Reporter
 from climbench.datasets.search import get_json_response
 from climbench.datasets.selection import Selection
-from climbench.errors import ConfigError, DataFileError
+from climbench.errors import DataFileError
 
 TOKEN_ENV = "EARTHDATA_TOKEN"
 CREDENTIALS = (
@@ -34,15 +34,7 @@ CREDENTIALS = (
 
 def granules(card: Card, selection: Selection, endpoint: str) -> list[PlanItem]:
     """The collection's granules in the years asked, from CMR (all pages)."""
-    if selection.years is None:
-        raise ConfigError(
-            "a MERRA-2 download needs years",
-            path=card.name,
-            variable="years",
-            expected="--years YYYY or YYYY-YYYY",
-            found="none",
-        )
-    first, last = selection.years
+    first, last = selection.required_years(card.name, "MERRA-2")
     params: dict[str, Any] = {
         "short_name": card.options["short_name"],
         "version": card.options.get("version"),

@@ -33,6 +33,22 @@ class Selection:
             "facets": dict(sorted(self.facets.items())),
         }
 
+    def required_years(
+        self, card_name: str, service: str, hint: str | None = None
+    ) -> tuple[int, int]:
+        """The ``(first, last)`` years, or a :class:`ConfigError` for a ``service`` that
+        serves files by year and cannot fetch "everything"."""
+        if self.years is None:
+            raise ConfigError(
+                f"a {service} download needs years",
+                path=card_name,
+                variable="years",
+                expected="--years YYYY or YYYY-YYYY",
+                found="none",
+                hint=hint,
+            )
+        return self.years
+
     @property
     def time_range(self) -> tuple[str, str] | None:
         """ISO bounds of the years (the whole last year included)."""
