@@ -48,7 +48,8 @@ def test_committed_site_shows_the_entries_numbers(committed_site):
         assert f'data-sort="{value}"' in row
         chart = json.loads(re.search(r'id="chart-data">(.*?)</script>', text, re.S).group(1))
         model = next(m for m in chart["models"] if m["id"] == e["id"])
-        points = {p[0]: p[1] for p in model["series"][h.field][h.metric]}
+        columns = model["series"][h.field][h.metric]
+        points = dict(zip(chart["leads"] or [None], columns["v"], strict=True))
         lead = None if h.lead_hours is None else float(h.lead_hours)
         assert points[lead] == float(f"{value:.4g}")
 

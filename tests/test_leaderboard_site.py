@@ -114,7 +114,7 @@ def test_every_page_shows_the_entries_numbers(site):
     assert {m["id"] for m in chart["models"]} == set(entries)
     for model in chart["models"]:
         value = lookup(entries[model["id"]], h.field, h.metric, h.region, None)[0]
-        shown = model["series"][h.field][h.metric][0][1]
+        shown = model["series"][h.field][h.metric]["v"][0]
         assert shown == float(f"{value:.4g}")
         # the table's sort key is the exact value
         row = re.search(rf'data-entry="{model["id"]}">(.*?)</tr>', page, re.S).group(1)

@@ -302,7 +302,9 @@ def _round(x) -> float | None:
 
 
 def _chart_data(board, spec) -> dict:
-    """What the page's script draws: per entry, field and metric, (lead, value, low, high)."""
+    """What the page's script draws: per entry, field and metric, the value and interval
+    ends at each of ``leads`` (``{"v": [...], "lo": [...], "hi": [...]}``, null where not
+    scored): the leads once for all, so a page of hundreds of entries stays light."""
     region = spec.headline.region
     metrics = list(dict.fromkeys([spec.headline.metric, *ranking.SCORECARD_METRICS]))
     fields = [f.name for f in spec.targets]
@@ -316,13 +318,10 @@ def _chart_data(board, spec) -> dict:
         series = {}
         for name in fields:
             for metric in metrics:
-                points = []
-                for lead in leads:
-                    got = index.get((name, metric, region, lead))
-                    if got is not None and got[0] is not None:
-                        points.append([lead, _round(got[0]), _round(got[1]), _round(got[2])])
-                if points:
-                    series.setdefault(name, {})[metric] = points
+                got = [index.get((name, metric, region, lead)) or (None,) * 3 for lead in leads]
+                if any(g[0] is not None for g in got):
+                    v, lo, hi = ([_round(g[k]) for g in got] for k in range(3))
+                    series.setdefault(name, {})[metric] = {"v": v, "lo": lo, "hi": hi}
                     have_metrics.add(metric)
         models.append(
             {

@@ -91,7 +91,14 @@
     if (relative) {
       data.models.forEach(function (m) { if (m.id === relative) ref = m; });
     }
-    var refPoints = ref && ref.series[field] && ref.series[field][metric];
+    var leads = data.leads || [null];
+    function pointsOf(m) {  // [lead, value, low, high] per lead, from the page's columns
+      var s = m.series[field] && m.series[field][metric];
+      if (!s) return null;
+      return leads.map(function (h, k) { return [h, s.v[k], s.lo[k], s.hi[k]]; })
+        .filter(function (p) { return p[1] !== null; });
+    }
+    var refPoints = ref && pointsOf(ref);
     function transform(points) {
       if (!refPoints) return points;
       var byLead = {};
@@ -105,7 +112,7 @@
     }
     var series = [];
     data.models.forEach(function (m, i) {
-      var pts = m.series[field] && m.series[field][metric];
+      var pts = pointsOf(m);
       if (!pts) return;
       series.push({ model: m, points: transform(pts), colour: COLOURS[i % COLOURS.length] });
     });
