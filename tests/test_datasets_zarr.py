@@ -1,12 +1,18 @@
 """Zarr subsets of WeatherBench-2-layout stores built from real ERA5 files, read over HTTP
 (a loopback server) and over a GCS emulator through gcsfs: only the covering chunks are
 fetched, the result is canonical and equal to the source, and an interrupted fetch
-resumes without fetching any chunk twice."""
+resumes without fetching any chunk twice, also after a SIGKILL mid-fetch."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -227,3 +233,108 @@ def test_partial_data_of_another_request_are_not_resumed(server, tmp_path) -> No
     manifest = json.loads((out / MANIFEST).read_text())
     assert manifest["source"]["chunks_reused"] == 0 and manifest["source"]["chunks_fetched"] == 5
     assert climbench.open_dataset(out / "wb2-era5-5.625.zarr").sizes["time"] == 24
+
+
+def chunk_keys(paths, store: str) -> list[str]:
+    """The chunk keys (``2m_temperature/3.0.0``, ``time/0``) among request paths of ``store``:
+    not its metadata documents."""
+    prefix = f"/{store}/"
+    return [
+        p.removeprefix(prefix)
+        for p in paths
+        if p.startswith(prefix) and p.rsplit("/", 1)[-1][:1].isdigit()
+    ]
+
+
+def mirror_chunks(mirror: Path) -> set[str]:
+    """The chunk keys written into a mirror (not metadata, not a killed write's temporary)."""
+    return {
+        p.relative_to(mirror).as_posix()
+        for p in mirror.rglob("*")
+        if p.is_file() and p.name[:1].isdigit()
+    }
+
+
+def test_kill_9_mid_zarr_subset_then_rerun(server, stores, tmp_path) -> None:
+    """A Zarr subset killed with SIGKILL mid-fetch resumes: complete, verified, equal to the
+    source, and no chunk the first run received and wrote is fetched again.
+
+    The server answers the data chunks one at a time, ``pace`` seconds apart (a slow store),
+    while the child keeps 16 requests open, so the kill lands after some chunks and before
+    the rest. "Fetched twice": a chunk key answered 200 with its full body in run 1 and
+    requested again in run 2; at most one may be (the one answered just before the kill,
+    sent but not yet written). The requests the server still held are in flight: run 2
+    fetches them, as it must.
+    """
+    pace, kill_after, data = 0.25, 10, "/monthly.zarr/2m_temperature/"
+    url, out = server.url_of("monthly.zarr"), tmp_path / "dl"
+    server.faults.pace_s, server.faults.pace_prefix = pace, data
+    script = textwrap.dedent(
+        f"""
+        import climbench
+        climbench.download("wb2-era5-5.625", variables=["2m_temperature"],
+                           out={str(out)!r}, endpoint={url!r})
+        """
+    )
+    output = tmp_path / "child.txt"
+    with output.open("wb") as sink:
+        child = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=sink,
+                                 stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while len([r for r in server.log if r.path.startswith(data)]) < kill_after:
+            assert child.poll() is None, f"the child ended first:\n{output.read_text()}"
+            assert time.monotonic() < deadline, "the child fetched too few chunks in 120 s"
+            time.sleep(0.01)
+        run1, arrived1 = list(server.log), list(server.arrived)  # the cut: the kill
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL
+    server.faults.pace_s = 0  # the requests the dead child left are answered, into nothing
+    deadline = time.monotonic() + 60
+    while server.in_flight() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.in_flight() == 0
+
+    # nothing looks complete; what was written is whole chunks of the source
+    assert not (out / MANIFEST).exists() and not (out / "wb2-era5-5.625.zarr").exists()
+    mirror = out / zarr_subset.MIRROR
+    written = mirror_chunks(mirror)
+    src = stores / "monthly.zarr"
+    assert all((mirror / k).read_bytes() == (src / k).read_bytes() for k in written)
+    all_keys = mirror_chunks(src)  # the 40 data chunks and the 3 coordinates
+    assert 0 < len({k for k in written if k.startswith("2m_temperature/")}) < 40
+    answered1 = {  # answered 200 with the full body before the kill
+        k
+        for r in run1
+        for k in chunk_keys([r.path], "monthly.zarr")
+        if r.status == 200 and r.sent == (src / k).stat().st_size
+    }
+
+    # rerun in-process, unpaced
+    arrived_before = len(server.arrived)
+    result = climbench.download(wb2_card(), variables=["2m_temperature"], out=out, endpoint=url)
+    requested2 = set(chunk_keys(server.arrived[arrived_before:], "monthly.zarr"))
+    ds = climbench.open_dataset(result / "wb2-era5-5.625.zarr")
+    np.testing.assert_array_equal(
+        ds["2m_temperature"].values, climbench.open_dataset(src)["2m_temperature"].values
+    )
+    assert ds.sizes == {"time": 480, "lat": 4, "lon": 4} and verify(result)[1] == []
+    manifest = json.loads((result / MANIFEST).read_text())
+    assert not mirror.exists()
+
+    twice = answered1 & requested2
+    in_flight = set(chunk_keys(arrived1, "monthly.zarr")) - written
+    numbers = (
+        f"run 1 answered {len(answered1)} chunks in full and wrote {len(written)}; "
+        f"{len(in_flight)} were in flight at the kill; run 2 fetched {len(requested2)}, "
+        f"{len(twice)} of them answered in full in run 1: {sorted(twice)}"
+    )
+    assert requested2.isdisjoint(written), numbers  # what was written is never refetched
+    assert len(twice) <= 1, numbers
+    assert requested2 == all_keys - written, numbers  # and what was not, is
+    assert manifest["source"]["chunks_reused"] == len(written), numbers
+    assert manifest["source"]["chunks_fetched"] == len(requested2), numbers
+    print(numbers)

@@ -12,6 +12,9 @@ thread (``GET`` / ``HEAD``, single byte ranges ``bytes=A-`` / ``bytes=A-B``). Fa
 - ``fail_after``: answer 500 to every request after this many (a server that goes down);
 - ``latency_s``: wait before answering (a remote store's first-byte latency);
 - ``rate``: send at most this many bytes per second (to interrupt a download mid-way);
+- ``pace_s``: answer the requests under ``pace_prefix`` one at a time, this many seconds
+  apart (a slow store: parallel requests wait in turn, so a test can kill its client
+  between two answers); setting it to 0 lets the waiting ones go at once;
 - ``bearer``: this token required (``Authorization: Bearer ...``);
 - ``basic_auth``: ``(user, password)`` required; with ``auth_redirect`` the file URL first
   redirects to ``/login?next=...`` (Earthdata Login style), which checks the credentials
@@ -19,7 +22,9 @@ thread (``GET`` / ``HEAD``, single byte ranges ``bytes=A-`` / ``bytes=A-B``). Fa
 
 ``routes`` maps a path prefix to a function ``(handler) -> None`` that answers the request
 itself (a CDS, CMR or ESGF endpoint). ``log`` records every request (path, range, status,
-body bytes sent), so tests can count what was fetched.
+body bytes sent), so tests can count what was fetched; ``arrived`` lists every request's
+path as it arrives (before any fault or delay) and :meth:`FileServer.in_flight` counts
+those not finished, so tests can see what a client was still waiting for.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class Faults:
     ignore_range: bool = False
     latency_s: float = 0.0
     rate: float | None = None
+    pace_s: float = 0.0
+    pace_prefix: str = "/"
     basic_auth: tuple[str, str] | None = None
     auth_redirect: bool = False
     bearer: str | None = None
@@ -66,10 +73,14 @@ class FileServer:
     faults: Faults = field(default_factory=Faults)
     routes: dict[str, Callable[[BaseHTTPRequestHandler], None]] = field(default_factory=dict)
     log: list[Request] = field(default_factory=list)
+    arrived: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self._lock = threading.Lock()
+        self._pace_lock = threading.Lock()
+        self._next_paced = 0.0
+        self._finished = 0
         server = self
 
         class Handler(_Handler):
@@ -91,6 +102,29 @@ class FileServer:
     def record(self, entry: Request) -> None:
         with self._lock:
             self.log.append(entry)
+
+    def arrive(self, path: str) -> None:
+        with self._lock:
+            self.arrived.append(path)
+
+    def finish(self) -> None:
+        with self._lock:
+            self._finished += 1
+
+    def in_flight(self) -> int:
+        """Requests that arrived and are not finished (waiting, or being answered)."""
+        with self._lock:
+            return len(self.arrived) - self._finished
+
+    def pace(self, path: str) -> None:
+        """Hold a request under ``faults.pace_prefix`` until ``faults.pace_s`` after the
+        previous one was let go."""
+        if not self.faults.pace_s or not path.startswith(self.faults.pace_prefix):
+            return
+        with self._pace_lock:
+            if self.faults.pace_s:  # read again: a test may have lifted it meanwhile
+                time.sleep(max(0.0, self._next_paced - time.monotonic()))
+                self._next_paced = time.monotonic() + self.faults.pace_s
 
     def bytes_sent(self, prefix: str = "/") -> int:
         """Body bytes sent for files under ``prefix``."""
@@ -141,6 +175,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _serve(self, head: bool) -> None:
+        self.owner.arrive(unquote(urlparse(self.path).path))
+        try:
+            self._respond(head)
+        finally:
+            self.owner.finish()
+
+    def _respond(self, head: bool) -> None:
         faults = self.owner.faults
         parsed = urlparse(self.path)
         path = unquote(parsed.path)
@@ -150,6 +191,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         if faults.latency_s:
             time.sleep(faults.latency_s)
+        self.owner.pace(path)
         if faults.basic_auth and not self._authorised(path, parsed.query):
             return
         if faults.bearer and self.headers.get("Authorization") != f"Bearer {faults.bearer}":
