@@ -36,6 +36,8 @@ SPATIAL = ("lat", "lon")
 # glibc on every block, which costs more than the maths.
 _BLOCK_ELEMENTS = 1 << 17
 _NCPU = max(1, os.cpu_count() or 1)
+# bytes of the largest input per kernel task on dask data (see _coarse_samples)
+_TASK_BYTES = 32 << 20
 _POOL = ThreadPoolExecutor(_NCPU)
 
 #: ``pointwise(blocks, scratch) -> quantities``: ``blocks`` are (rows, ncell) input blocks
@@ -149,6 +151,26 @@ def weighted_means_kernel(
     return out if per_region else out[..., 0, :]
 
 
+def _coarse_samples(inputs: Sequence) -> list:
+    """Dask-backed ``inputs`` with chunks of about :data:`_TASK_BYTES` along their sample
+    dim (``init_time`` or ``time``), the same for all: a store written one or a few inits
+    per chunk (as WeatherBench 2's are) would otherwise give thousands of tiny kernel tasks
+    whose scheduling costs more than their maths."""
+    lazy = [x for x in inputs if getattr(x, "chunks", None)]
+    dim = next((d for d in ("init_time", "time") if any(d in x.dims for x in lazy)), None)
+    if dim is None:
+        return list(inputs)
+    having = [x for x in lazy if dim in x.dims]
+    per_index = max(x.nbytes / max(1, x.sizes[dim]) for x in having)
+    current = max(max(x.chunksizes[dim]) for x in having)
+    k = max(current, int(_TASK_BYTES // max(per_index, 1)))
+    if k <= current:
+        return list(inputs)
+    return [
+        x.chunk({dim: k}) if getattr(x, "chunks", None) and dim in x.dims else x for x in inputs
+    ]
+
+
 def spatial_means(
     pointwise: Pointwise,
     inputs: Sequence[xr.DataArray | xr.Dataset],
@@ -168,7 +190,7 @@ def spatial_means(
     )
     result = xr.apply_ufunc(
         lambda *a: weighted_means_kernel(pointwise, nout, *a),
-        *[_whole_fields(x) for x in inputs],
+        *_coarse_samples([_whole_fields(x) for x in inputs]),
         weights.transpose(*weight_dims),
         input_core_dims=[list(SPATIAL)] * len(inputs) + [weight_dims],
         output_core_dims=[out_dims],
