@@ -52,10 +52,9 @@ def encode_results(table: pd.DataFrame) -> list[dict]:
     for keys, rows in table.groupby(list(SERIES_KEYS), sort=False, dropna=False):
         item: dict[str, Any] = dict(zip(SERIES_KEYS, keys, strict=True))
         item["level"] = _number(item["level"])
-        for column in SERIES_COLUMNS:
-            digits = DIGITS if column in _ROUNDED else None
-            values = rows[column].tolist()
-            item[column] = [_number(v, digits) for v in values]
+        item["lead_hours"] = [_number(v) for v in rows["lead_hours"].tolist()]
+        for column in _ROUNDED:
+            item[column] = [_number(v, DIGITS) for v in rows[column].tolist()]
         item["n_samples"] = [int(v) for v in rows["n_samples"]]
         series.append(item)
     return series

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from climbench.evaluation.aggregate import SCORE_COLUMNS
 from climbench.io import atomic_directory
 from climbench.leaderboard import arrays, ranking, store
 from climbench.leaderboard.card import FIELDS
@@ -48,8 +49,6 @@ SPECTRA_MODELS = 6
 #: error maps on a task page: the best-ranked entries (and the local run's); every entry's
 #: own page has its maps
 TASK_MAPS = 12
-_RESULT_COLUMNS = ("variable", "level", "region", "lead_hours", "metric", "value", "ci_low",
-                   "ci_high", "n_samples")  # fmt: skip
 #: colour-blind-safe diverging ends (PuOr): blue better, orange worse; grey not significant
 BETTER, WORSE, GREY = (33, 102, 172), (179, 88, 6), "#d9d9d9"
 
@@ -362,11 +361,11 @@ def _flag_notes(e: dict) -> list[str]:
 def _results_csv(e: dict) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["task", "version", "model", *_RESULT_COLUMNS])
+    writer.writerow(["task", "version", "model", *SCORE_COLUMNS])
     r = decode_results(e["results"])
     n = len(r["value"])
     head = [[e["task"]["name"]] * n, [e["task"]["version"]] * n, [e["model"]["name"]] * n]
-    writer.writerows(zip(*head, *(r[c] for c in _RESULT_COLUMNS), strict=True))  # None: ""
+    writer.writerows(zip(*head, *(r[c] for c in SCORE_COLUMNS), strict=True))  # None: ""
     return buffer.getvalue()
 
 
