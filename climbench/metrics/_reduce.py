@@ -9,10 +9,10 @@ Speed: the numpy kernel streams over the data in cache-sized blocks of rows (sam
 cells), computes the pointwise quantities in the block and reduces them with one
 matrix-vector product against the flattened weights, so it reads each input once and never
 materialises a full-size error field. Rows whose fast result is not finite are recomputed
-with the explicit finite-cell formula above. The xarray entry point wraps the kernel in
-``xr.apply_ufunc(..., dask="parallelized")``, so dask-backed inputs stay lazy and are
-processed chunk by chunk; inputs chunked along lat or lon are first rechunked to whole
-(lat, lon) fields.
+with the explicit finite-cell formula above. The xarray entry point keeps dask-backed
+inputs lazy: one ``dask.array.blockwise`` task per block of samples, which hands the kernel
+the blocks as they are (no copy; the truth and climatology gathered row by row inside it);
+inputs chunked along lat or lon are first rechunked to whole (lat, lon) fields.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ SPATIAL = ("lat", "lon")
 # glibc on every block, which costs more than the maths.
 _BLOCK_ELEMENTS = 1 << 17
 _NCPU = max(1, os.cpu_count() or 1)
-# bytes of the largest input per kernel task on dask data (see _coarse_samples)
-_TASK_BYTES = 32 << 20
+# bytes of the largest input per kernel task on dask data (see _sample_groups)
+_TASK_BYTES = 16 << 20
 _POOL = ThreadPoolExecutor(_NCPU)
 
 #: ``pointwise(blocks, scratch) -> quantities``: ``blocks`` are (rows, ncell) input blocks
@@ -69,38 +69,52 @@ def _block_slices(lead: tuple[int, ...], row: int) -> Iterator[tuple]:
             yield (*outer, slice(start, min(start + step, lead[k - 1])))
 
 
-def _whole_fields(x):
-    """``x`` with each dask chunk holding whole (lat, lon) fields, as the kernel needs: a
-    climatology chunked along lat (as WeatherBench 2 stores ship them) becomes one spatial
-    chunk; other chunks (init times, leads) are kept."""
+def _whole_fields(x, core: Sequence[str] = SPATIAL):
+    """``x`` with each dask chunk holding whole fields along the ``core`` dims, as the
+    kernel needs: a climatology chunked along lat (as WeatherBench 2 stores ship them)
+    becomes one spatial chunk; other chunks (init times, leads) are kept."""
     chunks = getattr(x, "chunksizes", None) or {}
-    if all(len(chunks.get(d, (0,))) <= 1 for d in SPATIAL):
+    if all(len(chunks.get(d, (0,))) <= 1 for d in core):
         return x
-    return x.chunk({d: -1 for d in SPATIAL if d in x.dims})
+    return x.chunk({d: -1 for d in core if d in x.dims})
 
 
 def weighted_means_kernel(
-    pointwise: Pointwise, nout: int, *arrays_and_weights: np.ndarray
+    pointwise: Pointwise,
+    nout: int,
+    *arrays_and_weights: np.ndarray,
+    threads: bool = True,
+    members: bool = False,
 ) -> np.ndarray:
     """Per-sample area-weighted means of ``nout`` pointwise quantities, for every region.
 
     ``arrays_and_weights``: the inputs (broadcastable, last two axes lat, lon) followed by
     the weights, (lat, lon) or (region, lat, lon). Returns an array of shape
     ``lead + (nout,)``, or ``lead + (region, nout)`` for 3-D weights, in float64: each
-    block of quantities is reduced for all regions by one matrix product.
+    block of quantities is reduced for all regions by one matrix product. ``threads``:
+    spread the blocks over a thread pool (off inside dask tasks, which run in parallel).
+    ``members``: the first input is an ensemble, its third-last axis the members; its
+    blocks reach ``pointwise`` as (rows, members, ncell).
     """
     *arrays, weights = arrays_and_weights
-    shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    lead, ncell = shape[:-2], shape[-2] * shape[-1]
+    ensemble = arrays[0].shape[-3] if members else None
+    loops = [a.shape[:-3] if k == 0 and members else a.shape[:-2] for k, a in enumerate(arrays)]
+    lead = np.broadcast_shapes(*loops)
+    ncell = arrays[-1].shape[-2] * arrays[-1].shape[-1]
     dtype = np.result_type(*arrays, np.float32)
-    # a single (lat, lon) field (e.g. a fixed climatology) broadcasts as one (1, ncell) row
-    inputs = [
-        np.asarray(a, dtype=dtype).reshape(1, ncell)
-        if prod(a.shape[:-2]) == 1
-        else a  # rows gathered when read, block by block (layout.GatheredRows)
-        if isinstance(a, GatheredRows) and a.shape == shape
-        else np.broadcast_to(a, shape)
-        for a in arrays
+
+    def rows_of(k: int, a):
+        core = a.shape[len(loops[k]) :]
+        if prod(loops[k]) == 1 and not (k == 0 and members):
+            # a single (lat, lon) field (e.g. a fixed climatology): one (1, ncell) row
+            return np.asarray(a, dtype=dtype).reshape(1, ncell)
+        if isinstance(a, GatheredRows) and a.shape == (*lead, *core):
+            return a  # rows gathered when read, block by block (layout.GatheredRows)
+        return np.broadcast_to(a, (*lead, *core))
+
+    inputs = [rows_of(k, a) for k, a in enumerate(arrays)]
+    row_shapes = [
+        (-1, ensemble, ncell) if k == 0 and members else (-1, ncell) for k in range(len(inputs))
     ]
     per_region = np.asarray(weights).ndim == 3
     w64 = np.asarray(weights, dtype=np.float64).reshape(-1, ncell).T  # (ncell, region)
@@ -111,8 +125,8 @@ def weighted_means_kernel(
 
     def run_block(index: tuple, scratch: Callable[[int], np.ndarray]) -> None:
         blocks = [
-            a if a.ndim == 2 else np.asarray(a[index], dtype=dtype).reshape(-1, ncell)
-            for a in inputs
+            a if a.ndim == 2 else np.asarray(a[index], dtype=dtype).reshape(rows)
+            for a, rows in zip(inputs, row_shapes, strict=True)
         ]
         qs = pointwise(blocks, scratch)
         res = out[index].reshape(-1, nregion, nout)  # a view: out is C-contiguous
@@ -140,9 +154,9 @@ def weighted_means_kernel(
 
             run_block(index, scratch)
 
-    indices = list(_block_slices(lead, ncell))
+    indices = list(_block_slices(lead, ncell * (ensemble or 1)))
     ntask = min(len(indices), 2 * _NCPU)
-    if len(indices) >= 8 and ntask > 1:  # contiguous runs of blocks, one per task
+    if threads and len(indices) >= 8 and ntask > 1:  # contiguous runs of blocks, one per task
         bounds = np.linspace(0, len(indices), ntask + 1).astype(int)
         list(_POOL.map(run, [indices[a:b] for a, b in pairwise(bounds)]))
     else:
@@ -151,24 +165,111 @@ def weighted_means_kernel(
     return out if per_region else out[..., 0, :]
 
 
-def _coarse_samples(inputs: Sequence) -> list:
-    """Dask-backed ``inputs`` with chunks of about :data:`_TASK_BYTES` along their sample
-    dim (``init_time`` or ``time``), the same for all: a store written one or a few inits
-    per chunk (as WeatherBench 2's are) would otherwise give thousands of tiny kernel tasks
-    whose scheduling costs more than their maths."""
-    lazy = [x for x in inputs if getattr(x, "chunks", None)]
-    dim = next((d for d in ("init_time", "time") if any(d in x.dims for x in lazy)), None)
-    if dim is None:
-        return list(inputs)
-    having = [x for x in lazy if dim in x.dims]
-    per_index = max(x.nbytes / max(1, x.sizes[dim]) for x in having)
-    current = max(max(x.chunksizes[dim]) for x in having)
-    k = max(current, int(_TASK_BYTES // max(per_index, 1)))
-    if k <= current:
-        return list(inputs)
-    return [
-        x.chunk({dim: k}) if getattr(x, "chunks", None) and dim in x.dims else x for x in inputs
+def _blockwise_means(pointwise: Pointwise, nout: int, nregion: int | None, members: bool, *arrays):
+    """:func:`weighted_means_kernel` over every block of dask-backed ``arrays`` (the inputs,
+    core dims lat and lon last, members before them in the first input when ``members``,
+    then the weights), one task per block of samples.
+
+    The graph is one plain layer (as :func:`climbench.metrics.layout.gather_rows`'s), not a
+    dask ``blockwise`` one: the gufunc path (``apply_ufunc(dask="parallelized")``)
+    concatenates the blocks of the contracted (lat, lon) dims even when there is one, which
+    copies every input block and materialises the lazily gathered truth and climatology
+    (:class:`~climbench.metrics.layout.GatheredRows`); and a blockwise layer is fused with
+    the reads before it into subgraphs whose every task dask orders again when it runs
+    (measured: a third of the scheduling time). The kernel runs on the task's thread: dask
+    already runs the blocks in parallel.
+    """
+    import dask.array as dsa
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    *inputs, weights = arrays
+    if not any(isinstance(a, dsa.Array) for a in inputs):
+        return weighted_means_kernel(pointwise, nout, *arrays, members=members)
+    core = [3 if k == 0 and members else 2 for k in range(len(inputs))]
+    nloop = max(a.ndim - c for a, c in zip(inputs, core, strict=True))
+    lazy = []
+    for a, c in zip(inputs, core, strict=True):
+        a = a if isinstance(a, dsa.Array) else dsa.from_array(np.asarray(a), chunks=-1)
+        lazy.append(a.reshape((1,) * (nloop + c - a.ndim) + a.shape))
+    loop = "".join(chr(ord("a") + k) for k in range(nloop))
+    indices = [loop + ("myx" if c == 3 else "yx") for c in core]
+    _, lazy = dsa.core.unify_chunks(*(x for pair in zip(lazy, indices, strict=True) for x in pair))
+    grid = [max(a.numblocks[k] for a in lazy) for k in range(nloop)]
+    chunks = [next(a.chunks[k] for a in lazy if a.numblocks[k] == grid[k]) for k in range(nloop)]
+    weights = np.asarray(weights)
+    name = "weighted-means-" + tokenize(pointwise, nout, weights, *lazy)
+    axis = next((k for k in range(nloop) if grid[k] > 1), None)
+    groups = _sample_groups(lazy, axis, chunks)
+    task_grid = [len(groups) if k == axis else n for k, n in enumerate(grid)]
+    tail = (0,) * (1 + (nregion is not None))
+    graph = {}
+    for index in np.ndindex(*task_grid):
+        blocks = [_at(index, axis, m) for m in (groups[index[axis]] if axis is not None else [0])]
+        keys = [[_block_key(a, b, nloop) for b in blocks] for a in lazy]
+        graph[(name, *index, *tail)] = (
+            _group_means,
+            pointwise,
+            nout,
+            axis or 0,
+            members,
+            weights,
+            keys,
+        )
+    if axis is not None:
+        chunks[axis] = tuple(sum(chunks[axis][m] for m in g) for g in groups)
+    layer = HighLevelGraph.from_collections(name, graph, dependencies=lazy)
+    out_chunks = (*chunks, *(((nregion,),) if nregion is not None else ()), (nout,))
+    return dsa.Array(layer, name, out_chunks, dtype=np.float64)
+
+
+def _at(index: tuple, axis: int | None, block: int) -> tuple:
+    """``index`` with the group number at ``axis`` replaced by the block number ``block``."""
+    return index if axis is None else (*index[:axis], block, *index[axis + 1 :])
+
+
+def _block_key(array, index: tuple, nloop: int) -> tuple:
+    """The key of ``array``'s block at the loop ``index`` (block 0 along broadcast dims;
+    one block along the core dims: members, lat and lon)."""
+    loop = (j if n > 1 else 0 for j, n in zip(index, array.numblocks[:nloop], strict=True))
+    return (array.name, *loop, *(0,) * (array.ndim - nloop))
+
+
+def _sample_groups(lazy: list, axis: int | None, chunks: list) -> list[list[int]]:
+    """Consecutive blocks along ``axis`` (the sample dim) in groups of about
+    :data:`_TASK_BYTES` of the largest input: a store written one or a few inits per chunk
+    (as WeatherBench 2's are) would otherwise give thousands of tiny kernel tasks, and as
+    many again downstream (the time means), whose scheduling costs more than their maths.
+    A group's blocks are handed over as they are, not concatenated (no copy)."""
+    if axis is None:
+        return [[0]]
+    per_index = max(a.nbytes / a.shape[axis] for a in lazy if a.numblocks[axis] > 1)
+    size = max(1, int(_TASK_BYTES // per_index))
+    groups, current, filled = [], [], 0
+    for b, n in enumerate(chunks[axis]):
+        if current and filled + n > size:
+            groups.append(current)
+            current, filled = [], 0
+        current.append(b)
+        filled += n
+    return [*groups, current]
+
+
+def _group_means(
+    pointwise: Pointwise,
+    nout: int,
+    axis: int,
+    members: bool,
+    weights: np.ndarray,
+    blocks: list[list],
+) -> np.ndarray:
+    """:func:`weighted_means_kernel` of each block of a group (``blocks[input][block]``),
+    concatenated along ``axis``."""
+    parts = [
+        weighted_means_kernel(pointwise, nout, *block, weights, threads=False, members=members)
+        for block in zip(*blocks, strict=True)
     ]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
 
 
 def spatial_means(
@@ -176,27 +277,30 @@ def spatial_means(
     inputs: Sequence[xr.DataArray | xr.Dataset],
     weights: xr.DataArray,
     names: Sequence[str],
+    member_dim: str | None = None,
 ) -> list:
     """Apply :func:`weighted_means_kernel` through xarray; one result per name.
 
-    Lazy for dask-backed inputs (one task per chunk, all quantities in one pass). Weights
-    with a ``region`` dim give every region in the same pass (results keep the dim).
+    Lazy for dask-backed inputs (one task per block of samples, all quantities in one pass;
+    see :func:`_blockwise_means`). Weights with a ``region`` dim give every region in the
+    same pass (results keep the dim). ``member_dim``: the first input is an ensemble along
+    it, handed to ``pointwise`` whole (see :func:`weighted_means_kernel`).
     """
     nout = len(names)
     weight_dims = [d for d in ("region", *SPATIAL) if d in weights.dims]
-    out_dims = ["region", "quantity"] if "region" in weights.dims else ["quantity"]
-    sizes = {"quantity": nout} | (
-        {"region": weights.sizes["region"]} if "region" in weights.dims else {}
-    )
+    nregion = weights.sizes.get("region")
+    out_dims = ["region", "quantity"] if nregion is not None else ["quantity"]
+    core = [
+        [member_dim, *SPATIAL] if k == 0 and member_dim else list(SPATIAL)
+        for k in range(len(inputs))
+    ]
     result = xr.apply_ufunc(
-        lambda *a: weighted_means_kernel(pointwise, nout, *a),
-        *_coarse_samples([_whole_fields(x) for x in inputs]),
+        lambda *a: _blockwise_means(pointwise, nout, nregion, member_dim is not None, *a),
+        *[_whole_fields(x, c) for x, c in zip(inputs, core, strict=True)],
         weights.transpose(*weight_dims),
-        input_core_dims=[list(SPATIAL)] * len(inputs) + [weight_dims],
+        input_core_dims=[*core, weight_dims],
         output_core_dims=[out_dims],
-        dask="parallelized",
-        output_dtypes=[np.float64],
-        dask_gufunc_kwargs={"output_sizes": sizes},
+        dask="allowed",
     )
     return [result.isel(quantity=i, drop=True) for i in range(nout)]
 

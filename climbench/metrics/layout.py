@@ -207,6 +207,9 @@ class GatheredRows:
         return out[(slice(None),) * rows.ndim + rest] if rest else out
 
     def _take(self, rows: np.ndarray) -> np.ndarray:
+        view = self._strided_view(rows)
+        if view is not None:
+            return view
         if len(self.blocks) == 1:
             return np.take(self.blocks[0], rows - self.bounds[0], axis=0)
         out = np.empty((*rows.shape, *self.blocks[0].shape[1:]), dtype=self.dtype)
@@ -215,8 +218,29 @@ class GatheredRows:
             out[inside] = block[rows[inside] - lo]
         return out
 
+    def _strided_view(self, rows: np.ndarray) -> np.ndarray | None:
+        """``rows`` as a view, without a copy, when they step evenly through one source
+        block: the valid times of one init at evenly spaced leads in a regular truth, or
+        their climatology entries (the common case; a block of one init per kernel block)."""
+        flat = rows.reshape(-1)
+        if flat.size < 2:
+            return None
+        step = int(flat[1] - flat[0])
+        if step <= 0 or not np.array_equal(np.diff(flat), np.full(flat.size - 1, step)):
+            return None
+        b = int(np.searchsorted(self.bounds, flat[0], side="right")) - 1
+        if not self.bounds[b] <= flat[-1] < self.bounds[b + 1]:
+            return None
+        lo = int(flat[0] - self.bounds[b])
+        view = self.blocks[b][lo : lo + step * (flat.size - 1) + 1 : step]
+        view = view.reshape(*rows.shape, *view.shape[1:])
+        view.flags.writeable = False  # a view of the source chunk: never written through
+        return view
+
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         out = self._take(self.rows)
+        if not out.flags.writeable:  # a view of a source chunk: hand out a copy
+            return np.array(out, dtype=dtype)
         return out if dtype is None else out.astype(dtype, copy=False)
 
 

@@ -27,7 +27,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from climbench.metrics._reduce import _POOL, area_mean, per_region, time_mean
+from climbench.metrics._reduce import _POOL, area_mean, per_region, spatial_means, time_mean
 from climbench.metrics._xp import namespace
 from climbench.metrics.deterministic import _prepare, rmse
 from climbench.metrics.layout import check_member_dim, sample_dims
@@ -36,6 +36,7 @@ from climbench.metrics.weights import Region
 Field = xr.DataArray | xr.Dataset
 RegionArg = str | Region | Iterable[str | Region]
 _CRPS_ROWS = 4096  # points per block in the numpy CRPS kernel (4096 x 50 float32 = 800 kB)
+_PAIRWISE_MEMBERS = 12  # up to this many members, CRPS from member pairs (see _crps_pairwise)
 
 
 # -- array formulas (numpy or torch; members on the last axis) --------------------------
@@ -67,11 +68,35 @@ def crps_from_sorted(sorted_members, obs, fair: bool = True):
     return (xp.abs(d0) @ ones) / m - spread
 
 
-def crps_ensemble_array(forecast, obs, axis: int = -1, fair: bool = True):
+def _crps_pairwise(members: np.ndarray, obs: np.ndarray, dtype, fair: bool) -> np.ndarray:
+    """CRPS from all member pairs, members on axis 0 (a view, never moved to the last axis
+    and copied): ``mean_i |x_i - y| - sum_{i<j} |x_i - x_j| / D``, the same number as the
+    sorted form (``sum_i (2 i - M - 1) x_(i) = sum_{i<j} |x_i - x_j|``) in O(M^2) per point.
+    About ten times faster than sorting for 4 members; break-even near 16 (measured on
+    2048-cell fields). A NaN member makes the point NaN (the caller then sorts)."""
+    m = members.shape[0]
+    y = np.asarray(obs, dtype=dtype)
+    out = np.abs(np.subtract(members[0], y, dtype=dtype))
+    tmp = np.empty_like(out)
+    for i in range(1, m):
+        out += np.abs(np.subtract(members[i], y, out=tmp, dtype=dtype), out=tmp)
+    out /= m
+    spread = np.zeros_like(out)
+    for i in range(m):
+        for j in range(i + 1, m):
+            spread += np.abs(np.subtract(members[i], members[j], out=tmp, dtype=dtype), out=tmp)
+    out -= spread / (m * (m - 1) if fair else m * m)
+    return out
+
+
+def crps_ensemble_array(forecast, obs, axis: int = -1, fair: bool = True, threads: bool = True):
     """Ensemble CRPS per point for numpy arrays or torch tensors (members along ``axis``).
 
-    Differentiable in torch (sorting is piecewise linear). numpy inputs are processed in
-    cache-sized blocks on all cores.
+    Differentiable in torch (sorting is piecewise linear). numpy inputs with up to
+    ``_PAIRWISE_MEMBERS`` members use the pairwise form (:func:`_crps_pairwise`), others are
+    sorted in cache-sized blocks, on all cores unless ``threads=False`` (the caller already
+    runs in a worker of the shared pool, as the metric kernels do: waiting on the pool from
+    inside it could deadlock).
     """
     xp = namespace(forecast, obs)
     x = xp.moveaxis(forecast, axis, -1)
@@ -80,6 +105,10 @@ def crps_ensemble_array(forecast, obs, axis: int = -1, fair: bool = True):
     obs = np.asarray(obs)
     shape = np.broadcast_shapes(x.shape[:-1], obs.shape)
     dtype = np.result_type(x.dtype, obs.dtype, np.float32)
+    if 1 < x.shape[-1] <= _PAIRWISE_MEMBERS:
+        out = _crps_pairwise(np.moveaxis(forecast, axis, 0), obs, dtype, fair)
+        if not np.isnan(out).any() or not (np.isnan(out) & ~np.isnan(obs)).any():
+            return out  # else a NaN member: the sorted path below drops it point by point
     x2 = np.broadcast_to(x, (*shape, x.shape[-1])).reshape(-1, x.shape[-1])
     y1 = np.broadcast_to(obs, shape).reshape(-1)
     out = np.empty(y1.shape, dtype=dtype)
@@ -91,7 +120,7 @@ def crps_ensemble_array(forecast, obs, axis: int = -1, fair: bool = True):
             out[start:stop] = crps_from_sorted(block, y1[start:stop].astype(dtype), fair)
 
     starts = range(0, y1.size, _CRPS_ROWS)
-    if len(starts) > 1:
+    if threads and len(starts) > 1:
         list(_POOL.map(run, starts))
     else:
         for s in starts:
@@ -199,8 +228,21 @@ def crps_ensemble(
     Fair estimator by default (``fair=False``: classic). See the module docstring for the
     formula; ``spatial_mean=False`` returns the time-mean CRPS map.
     """
-    field = crps_ensemble_pointwise(forecast, truth, member_dim, fair)
-    return _reduce_field(field, forecast, region, mask, spatial_mean)
+    if not spatial_mean:
+        return time_mean(crps_ensemble_pointwise(forecast, truth, member_dim, fair), forecast)
+    check_member_dim(forecast, member_dim)
+    truth = _prepare(forecast, truth)
+
+    def pointwise(blocks, scratch):
+        members, obs = blocks
+        return [crps_ensemble_array(members, obs, axis=1, fair=fair, threads=False)]
+
+    def compute(w):
+        (per_sample,) = spatial_means(pointwise, [forecast, truth], w, ["crps"], member_dim)
+        return time_mean(per_sample, forecast)
+
+    # one pass: the CRPS of each block is reduced while in cache, never stored as a field
+    return per_region(compute, forecast, region, mask, together=True)
 
 
 def crps_gaussian(
