@@ -144,3 +144,79 @@ def test_prepared_store_is_read_lazily_by_shards(tmp_path):
     xr.testing.assert_identical(part, loaded)
     with xr.open_zarr(store, chunks=None) as plain:
         np.testing.assert_array_equal(plain["temperature"].values, lazy["temperature"].values)
+
+
+@pytest.mark.parametrize("task_bytes", [1, 3 * 4 * 16 * 32 * 4, 1 << 30])
+def test_kernel_tasks_group_forecast_blocks_and_agree(data, task_bytes, monkeypatch):
+    """Groups of forecast blocks per kernel task (one block, three, all) give the in-memory
+    scores, with a forecast also chunked along lead_time and a fixed climatology field."""
+    from climbench.metrics import _reduce
+
+    monkeypatch.setattr(_reduce, "_TASK_BYTES", task_bytes)
+    forecast, truth, clim = data
+    lazy_f = forecast.chunk({"init_time": 1, "lead_time": 2})
+    lazy_t = cm.align_to_forecast(lazy_f, truth.chunk({"time": 9}))
+    eager_t = cm.align_to_forecast(forecast, truth)
+    fixed = clim.isel(dayofyear=0, hour=0, drop=True)  # (lat, lon), broadcast to every sample
+    (per_sample,) = _reduce.spatial_means(
+        _reduce._k_identity, [lazy_f], cm.area_weights(forecast["lat"], forecast["lon"]), ["m"]
+    )
+    groups = {1: 20, 3 * 4 * 16 * 32 * 4: 7, 1 << 30: 1}[task_bytes]
+    assert len(per_sample.chunks[0]) == groups  # 20 one-init blocks in groups of 3, or all
+    for lazy, eager in (
+        (cm.rmse(lazy_f, lazy_t, region=REGIONS), cm.rmse(forecast, eager_t, region=REGIONS)),
+        (
+            cm.acc(lazy_f, lazy_t, fixed, region=REGIONS),
+            cm.acc(forecast, eager_t, fixed, region=REGIONS),
+        ),
+        (cm.area_mean(lazy_f), cm.area_mean(forecast)),
+    ):
+        assert lazy.chunks is not None
+        # float32 sums in another order; the area means of noise are near 0 (atol)
+        np.testing.assert_allclose(lazy.values, eager.values, rtol=2e-6, atol=1e-6)
+
+
+def test_gathered_rows_are_views_only_where_they_step_evenly(data):
+    _, truth, _ = data
+    source = truth.values
+    rows = np.array([[3, 5, 7, 9], [4, 6, 8, 11]])
+    gathered = layout.GatheredRows([source[:60], source[60:]], rows, np.array([0, 60, 120]))
+    even = gathered[0:1]  # rows 3, 5, 7, 9: a strided view of the first block
+    assert not even.flags.writeable and np.shares_memory(even, source)
+    np.testing.assert_array_equal(even, source[[[3, 5, 7, 9]]])
+    uneven = gathered[1:2]  # rows 4, 6, 8, 11: copied
+    assert not np.shares_memory(uneven, source)
+    np.testing.assert_array_equal(uneven, source[[[4, 6, 8, 11]]])
+    np.testing.assert_array_equal(gathered[0], source[[3, 5, 7, 9]])  # an integer index
+    np.testing.assert_array_equal(gathered[0:1, 1:3], source[[[5, 7]]])  # part of a row: copied
+    np.testing.assert_array_equal(gathered[0:2], source[rows])  # two inits: copied
+    bounds = np.array([0, 60, 120])
+    across = layout.GatheredRows([source[:60], source[60:]], np.array([[56, 58, 60, 62]]), bounds)
+    np.testing.assert_array_equal(across[0:1], source[[[56, 58, 60, 62]]])  # two blocks: copied
+    whole = np.asarray(layout.GatheredRows([source], rows[:1], np.array([0, 120])))
+    assert whole.flags.writeable and not np.shares_memory(whole, source)  # numpy gets a copy
+
+
+@pytest.mark.parametrize("members", [4, 13])
+def test_crps_ensemble_lazy_equals_eager(data, members):
+    """The ensemble CRPS in one kernel pass (members chunked, one init per chunk, a NaN
+    member) gives the in-memory numbers; 4 members take the pairwise form, 13 the sorted."""
+    forecast, truth, _ = data
+    rng = np.random.default_rng(members)
+    noise = rng.standard_normal((members, *forecast.shape)).astype(np.float32)
+    ensemble = (forecast + xr.DataArray(noise, dims=("member", *forecast.dims))).transpose(
+        "init_time", "lead_time", "member", "lat", "lon"
+    )
+    ensemble[0, 0, 1, 2, 3] = np.nan  # a missing member at one point: dropped there
+    eager_t = cm.align_to_forecast(forecast, truth)
+    eager = cm.crps_ensemble(ensemble, eager_t, region=REGIONS)
+    lazy_f = ensemble.chunk({"init_time": 1, "member": 2})
+    lazy = cm.crps_ensemble(
+        lazy_f, cm.align_to_forecast(lazy_f, truth.chunk({"time": 5})), region=REGIONS
+    )
+    assert lazy.chunks is not None
+    np.testing.assert_allclose(lazy.values, eager.values, rtol=2e-6)
+    # against the pointwise field averaged by area_mean (the formula, not the kernel)
+    field = cm.crps_ensemble_pointwise(ensemble, eager_t)
+    direct = cm.area_mean(field, region=REGIONS).mean("init_time")
+    np.testing.assert_allclose(eager.values, direct.values, rtol=2e-6)

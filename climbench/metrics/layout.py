@@ -197,19 +197,46 @@ class GatheredRows:
         self.dtype = blocks[0].dtype
         self.ndim = len(self.shape)
         self.size = int(np.prod(self.shape))
+        self._views = _even_steps(rows, bounds)
 
     def __getitem__(self, index) -> np.ndarray:
         index = index if isinstance(index, tuple) else (index,)
         lead = self.rows.ndim
-        rows = self.rows[index[:lead]]
-        out = self._take(rows)
+        out = self._view(index[:lead])
+        if out is None:
+            out = self._take(self.rows[index[:lead]])
         rest = index[lead:]
-        return out[(slice(None),) * rows.ndim + rest] if rest else out
+        return out[(slice(None),) * (out.ndim - len(self.shape) + lead) + rest] if rest else out
+
+    def _view(self, head: tuple) -> np.ndarray | None:
+        """The rows of one leading index (one init: a slice of length 1 or an integer, the
+        other row axes whole) as a read-only view of its source block, when they step evenly
+        through one block: the valid times of one init at evenly spaced leads in a regular
+        truth, or their climatology entries. The kernels read one init per block, so the
+        common case copies nothing."""
+        first = head[0] if head else slice(None)
+        if any(h != slice(None) for h in head[1:]):
+            return None
+        if isinstance(first, slice):
+            start, stop, step = first.indices(self.rows.shape[0])
+            if stop - start != 1 or step != 1:
+                return None
+        elif isinstance(first, int | np.integer):
+            start = int(first) % self.rows.shape[0]
+        else:
+            return None
+        view = self._views[start]
+        if view is None:
+            return None
+        b, lo, step = view
+        n = self.rows[0].size
+        out = self.blocks[b][lo : lo + step * (n - 1) + 1 : step]
+        shape = self.rows.shape[1:] if not isinstance(first, slice) else (1, *self.rows.shape[1:])
+        out = out.reshape(*shape, *out.shape[1:])
+        out.flags.writeable = False  # a view of the source chunk: never written through
+        return out
 
     def _take(self, rows: np.ndarray) -> np.ndarray:
-        view = self._strided_view(rows)
-        if view is not None:
-            return view
         if len(self.blocks) == 1:
             return np.take(self.blocks[0], rows - self.bounds[0], axis=0)
         out = np.empty((*rows.shape, *self.blocks[0].shape[1:]), dtype=self.dtype)
@@ -218,30 +245,28 @@ class GatheredRows:
             out[inside] = block[rows[inside] - lo]
         return out
 
-    def _strided_view(self, rows: np.ndarray) -> np.ndarray | None:
-        """``rows`` as a view, without a copy, when they step evenly through one source
-        block: the valid times of one init at evenly spaced leads in a regular truth, or
-        their climatology entries (the common case; a block of one init per kernel block)."""
-        flat = rows.reshape(-1)
-        if flat.size < 2:
-            return None
-        step = int(flat[1] - flat[0])
-        if step <= 0 or not np.array_equal(np.diff(flat), np.full(flat.size - 1, step)):
-            return None
-        b = int(np.searchsorted(self.bounds, flat[0], side="right")) - 1
-        if not self.bounds[b] <= flat[-1] < self.bounds[b + 1]:
-            return None
-        lo = int(flat[0] - self.bounds[b])
-        view = self.blocks[b][lo : lo + step * (flat.size - 1) + 1 : step]
-        view = view.reshape(*rows.shape, *view.shape[1:])
-        view.flags.writeable = False  # a view of the source chunk: never written through
-        return view
-
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         out = self._take(self.rows)
-        if not out.flags.writeable:  # a view of a source chunk: hand out a copy
-            return np.array(out, dtype=dtype)
         return out if dtype is None else out.astype(dtype, copy=False)
+
+
+def _even_steps(rows: np.ndarray, bounds: np.ndarray) -> list[tuple[int, int, int] | None]:
+    """For each leading index of ``rows``: ``(block, first row in it, step)`` when its rows
+    step evenly (step > 0) through one source block, else None (computed once per chunk)."""
+    if rows.ndim < 1 or rows.size == 0:
+        return []
+    flat = rows.reshape(rows.shape[0], -1)
+    if flat.shape[1] < 2:
+        return [None] * flat.shape[0]
+    step = flat[:, 1] - flat[:, 0]
+    even = (np.diff(flat, axis=1) == step[:, None]).all(axis=1) & (step > 0)
+    block = np.searchsorted(bounds, flat[:, 0], side="right") - 1
+    even &= flat[:, -1] < bounds[np.minimum(block + 1, bounds.size - 1)]
+    lo = flat[:, 0] - bounds[block]
+    return [
+        (int(b), int(o), int(s)) if e else None
+        for b, o, s, e in zip(block, lo, step, even, strict=True)
+    ]
 
 
 def _align_array(truth: xr.DataArray, positions: np.ndarray, init_chunks: tuple[int, ...]):
