@@ -10,14 +10,16 @@ cells), computes the pointwise quantities in the block and reduces them with one
 matrix-vector product against the flattened weights, so it reads each input once and never
 materialises a full-size error field. Rows whose fast result is not finite are recomputed
 with the explicit finite-cell formula above. The xarray entry point keeps dask-backed
-inputs lazy: one ``dask.array.blockwise`` task per block of samples, which hands the kernel
-the blocks as they are (no copy; the truth and climatology gathered row by row inside it);
-inputs chunked along lat or lon are first rechunked to whole (lat, lon) fields.
+inputs lazy: one task per group of consecutive blocks of samples (a plain graph layer, see
+:func:`_blockwise_means`), which hands the kernel the blocks as they are (no copy; the truth
+and climatology gathered row by row inside it); inputs chunked along lat or lon are first
+rechunked to whole (lat, lon) fields.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
@@ -39,6 +41,26 @@ _NCPU = max(1, os.cpu_count() or 1)
 # bytes of the largest input per kernel task on dask data (see _sample_groups)
 _TASK_BYTES = 16 << 20
 _POOL = ThreadPoolExecutor(_NCPU)
+_ON_POOL = threading.local()  # set on the pool's threads while they run pool_map work
+
+
+def pool_map(fn: Callable, items: Sequence) -> list:
+    """``[fn(x) for x in items]`` on the shared thread pool, or inline when called from one
+    of its threads (a kernel whose pointwise step is itself parallel, e.g. the sorted CRPS
+    inside the spatial-mean kernel): waiting on the pool from inside it would deadlock once
+    every worker waits."""
+    if getattr(_ON_POOL, "active", False):
+        return [fn(x) for x in items]
+
+    def on_pool(x):
+        _ON_POOL.active = True
+        try:
+            return fn(x)
+        finally:
+            _ON_POOL.active = False
+
+    return list(_POOL.map(on_pool, items))
+
 
 #: ``pointwise(blocks, scratch) -> quantities``: ``blocks`` are (rows, ncell) input blocks
 #: (or (1, ncell) for a broadcast field), ``scratch(k)`` a reusable (rows, ncell) buffer.
@@ -158,7 +180,7 @@ def weighted_means_kernel(
     ntask = min(len(indices), 2 * _NCPU)
     if threads and len(indices) >= 8 and ntask > 1:  # contiguous runs of blocks, one per task
         bounds = np.linspace(0, len(indices), ntask + 1).astype(int)
-        list(_POOL.map(run, [indices[a:b] for a, b in pairwise(bounds)]))
+        pool_map(run, [indices[a:b] for a, b in pairwise(bounds)])
     else:
         run(indices)
     out /= wsum[:, None]

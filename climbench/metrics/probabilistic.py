@@ -27,7 +27,7 @@ import dask.array as dsa
 import numpy as np
 import xarray as xr
 
-from climbench.metrics._reduce import _POOL, area_mean, per_region, spatial_means, time_mean
+from climbench.metrics._reduce import area_mean, per_region, pool_map, spatial_means, time_mean
 from climbench.metrics._xp import namespace
 from climbench.metrics.deterministic import _prepare, rmse
 from climbench.metrics.layout import check_member_dim, sample_dims
@@ -89,14 +89,12 @@ def _crps_pairwise(members: np.ndarray, obs: np.ndarray, dtype, fair: bool) -> n
     return out
 
 
-def crps_ensemble_array(forecast, obs, axis: int = -1, fair: bool = True, threads: bool = True):
+def crps_ensemble_array(forecast, obs, axis: int = -1, fair: bool = True):
     """Ensemble CRPS per point for numpy arrays or torch tensors (members along ``axis``).
 
     Differentiable in torch (sorting is piecewise linear). numpy inputs with up to
     ``_PAIRWISE_MEMBERS`` members use the pairwise form (:func:`_crps_pairwise`), others are
-    sorted in cache-sized blocks, on all cores unless ``threads=False`` (the caller already
-    runs in a worker of the shared pool, as the metric kernels do: waiting on the pool from
-    inside it could deadlock).
+    sorted in cache-sized blocks on all cores (inline when already on the shared pool).
     """
     xp = namespace(forecast, obs)
     x = xp.moveaxis(forecast, axis, -1)
@@ -120,8 +118,8 @@ def crps_ensemble_array(forecast, obs, axis: int = -1, fair: bool = True, thread
             out[start:stop] = crps_from_sorted(block, y1[start:stop].astype(dtype), fair)
 
     starts = range(0, y1.size, _CRPS_ROWS)
-    if threads and len(starts) > 1:
-        list(_POOL.map(run, starts))
+    if len(starts) > 1:
+        pool_map(run, starts)
     else:
         for s in starts:
             run(s)
@@ -235,7 +233,7 @@ def crps_ensemble(
 
     def pointwise(blocks, scratch):
         members, obs = blocks
-        return [crps_ensemble_array(members, obs, axis=1, fair=fair, threads=False)]
+        return [crps_ensemble_array(members, obs, axis=1, fair=fair)]
 
     def compute(w):
         (per_sample,) = spatial_means(pointwise, [forecast, truth], w, ["crps"], member_dim)
