@@ -176,6 +176,26 @@ def test_kernel_tasks_group_forecast_blocks_and_agree(data, task_bytes, monkeypa
         np.testing.assert_allclose(lazy.values, eager.values, rtol=2e-6, atol=1e-6)
 
 
+def test_kernel_tasks_gather_truth_and_climatology_inline(data):
+    """The truth and climatology rows of a forecast block are gathered inside the kernel's
+    task (no gather task of their own left in the optimised graph), and the gathered
+    arrays still compute on their own in the same call."""
+    import dask
+
+    forecast, truth, clim = data
+    lazy_f = forecast.chunk({"init_time": 2})
+    lazy_t = cm.align_to_forecast(lazy_f, truth.chunk({"time": 9}))
+    score = cm.acc(lazy_f, lazy_t, clim.chunk({"lat": 4}), region=REGIONS)
+    (optimised,) = dask.optimize(score.data)
+    names = {k[0] if isinstance(k, tuple) else k for k in dict(optimised.__dask_graph__())}
+    assert not [n for n in names if n.startswith("gather-rows-")]
+    lazy_score, truth_mean = dask.compute(score, lazy_t.mean())
+    eager_t = cm.align_to_forecast(forecast, truth)
+    eager = cm.acc(forecast, eager_t, clim, region=REGIONS)
+    np.testing.assert_allclose(lazy_score.values, eager.values, rtol=2e-6)
+    np.testing.assert_allclose(truth_mean.values, eager_t.mean().values, rtol=1e-5)
+
+
 def test_gathered_rows_are_views_only_where_they_step_evenly(data):
     _, truth, _ = data
     source = truth.values
