@@ -167,21 +167,26 @@ def gather_rows(source, positions: np.ndarray, init_chunks: tuple[int, ...]):
     bounds = np.cumsum((0, *source.chunks[0]))
     name = _GATHER + tokenize(source, positions, init_chunks)
     rest = (0,) * (source.ndim - 1)
+    steps = _even_steps(positions, bounds)  # once for all inits: (init, 3), block numbers global
     graph, start = {}, 0
     for b, n in enumerate(init_chunks):
         rows = positions[start : start + n]
         first = int(np.searchsorted(bounds, rows.min(), side="right")) - 1
         last = int(np.searchsorted(bounds, rows.max(), side="right")) - 1
         keys = [(source.name, c, *rest) for c in range(first, last + 1)]
-        graph[(name, b, 0, *rest)] = (_take_rows, keys, rows, bounds[first : last + 2])
+        local = steps[start : start + n].copy()
+        local[local[:, 0] >= 0, 0] -= first
+        graph[(name, b, 0, *rest)] = (_take_rows, keys, rows, bounds[first : last + 2], local)
         start += n
     layer = HighLevelGraph.from_collections(name, graph, dependencies=[source])
     chunks = (tuple(init_chunks), (positions.shape[1],), *((k,) for k in source.shape[1:]))
     return dsa.Array(layer, name, chunks, dtype=source.dtype)
 
 
-def _take_rows(blocks: list[np.ndarray], rows: np.ndarray, bounds: np.ndarray) -> GatheredRows:
-    return GatheredRows(blocks, rows, bounds)
+def _take_rows(
+    blocks: list[np.ndarray], rows: np.ndarray, bounds: np.ndarray, steps: np.ndarray
+) -> GatheredRows:
+    return GatheredRows(blocks, rows, bounds, steps)
 
 
 def inline_gathered(array, key: tuple) -> tuple[object, set[str]]:
@@ -212,13 +217,21 @@ class GatheredRows:
     the forecast values they meet, never as a whole block first.
     """
 
-    def __init__(self, blocks: list[np.ndarray], rows: np.ndarray, bounds: np.ndarray) -> None:
+    def __init__(
+        self,
+        blocks: list[np.ndarray],
+        rows: np.ndarray,
+        bounds: np.ndarray,
+        steps: np.ndarray | None = None,
+    ) -> None:
+        """``steps``: :func:`_even_steps` of ``rows`` in ``bounds`` when already known
+        (:func:`gather_rows` finds them for every chunk at once, when it builds the graph)."""
         self.blocks, self.rows, self.bounds = blocks, rows, bounds
         self.shape = (*rows.shape, *blocks[0].shape[1:])
         self.dtype = blocks[0].dtype
         self.ndim = len(self.shape)
         self.size = int(np.prod(self.shape))
-        self._views = _even_steps(rows, bounds)
+        self._steps = _even_steps(rows, bounds) if steps is None else steps
 
     def __getitem__(self, index) -> np.ndarray:
         index = index if isinstance(index, tuple) else (index,)
@@ -246,10 +259,9 @@ class GatheredRows:
             start = int(first) % self.rows.shape[0]
         else:
             return None
-        view = self._views[start]
-        if view is None:
+        if self._steps.shape[0] == 0 or self._steps[start, 0] < 0:
             return None
-        b, lo, step = view
+        b, lo, step = (int(v) for v in self._steps[start])
         n = self.rows[0].size
         out = self.blocks[b][lo : lo + step * (n - 1) + 1 : step]
         shape = self.rows.shape[1:] if not isinstance(first, slice) else (1, *self.rows.shape[1:])
@@ -271,23 +283,22 @@ class GatheredRows:
         return out if dtype is None else out.astype(dtype, copy=False)
 
 
-def _even_steps(rows: np.ndarray, bounds: np.ndarray) -> list[tuple[int, int, int] | None]:
-    """For each leading index of ``rows``: ``(block, first row in it, step)`` when its rows
-    step evenly (step > 0) through one source block, else None (computed once per chunk)."""
+def _even_steps(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """For each leading index of ``rows``, ``(block, first row in it, step)`` when its rows
+    step evenly (step > 0) through one source block of ``bounds``, else ``(-1, -1, -1)``:
+    an (n, 3) int array."""
     if rows.ndim < 1 or rows.size == 0:
-        return []
+        return np.full((0, 3), -1, dtype=np.int64)
     flat = rows.reshape(rows.shape[0], -1)
     if flat.shape[1] < 2:
-        return [None] * flat.shape[0]
+        return np.full((flat.shape[0], 3), -1, dtype=np.int64)
     step = flat[:, 1] - flat[:, 0]
     even = (np.diff(flat, axis=1) == step[:, None]).all(axis=1) & (step > 0)
     block = np.searchsorted(bounds, flat[:, 0], side="right") - 1
     even &= flat[:, -1] < bounds[np.minimum(block + 1, bounds.size - 1)]
-    lo = flat[:, 0] - bounds[block]
-    return [
-        (int(b), int(o), int(s)) if e else None
-        for b, o, s, e in zip(block, lo, step, even, strict=True)
-    ]
+    out = np.stack([block, flat[:, 0] - bounds[block], step], axis=1).astype(np.int64)
+    out[~even] = -1
+    return out
 
 
 def _align_array(truth: xr.DataArray, positions: np.ndarray, init_chunks: tuple[int, ...]):
