@@ -10,7 +10,7 @@ import xarray as xr
 from climbench.errors import DataValueError
 from climbench.evaluation import validate
 from climbench.evaluation.regions import task_regions
-from climbench.evaluation.statistics import region_weight_matrix
+from climbench.metrics._reduce import region_weight_matrix
 from climbench.metrics.weights import area_weights
 
 

@@ -30,14 +30,14 @@ Region weights are cell-area weights times the region mask, normalised to sum 1,
 matrix product ``q @ W`` gives every region at once. Truth cells that are not finite (masked
 data) are left out with their weight (the mean is renormalised per sample).
 
-Speed: the samples are processed in blocks of a few rows (``_ROWS_BYTES`` of forecast),
-so the truth and climatology rows of a block, gathered by index from arrays of the whole
-verifying period (``truth_rows``, ``climatology_rows``), and every pointwise quantity stay
-in the core's cache; the quantities are written into one reused float32 buffer and reduced
-by matrix products with ``W``, each small enough that BLAS runs it on the calling thread.
-Rows whose result is not finite (masked truth) are recomputed with the renormalised mean;
-the common, unmasked case pays nothing for it. Sums are float32, as the inputs: about
-1e-7 relative (at most a few 1e-7 on the 2048 cells of the 5.625-degree grid).
+The reduction is the metrics API's engine, :func:`climbench.metrics._reduce.block_means`:
+the samples are processed in blocks of a few rows (``_ROWS_BYTES`` of forecast), so the
+truth and climatology rows of a block, gathered by index from arrays of the whole verifying
+period (``truth_rows``, ``climatology_rows``), and every pointwise quantity stay in the
+core's cache; each quantity is reduced by a matrix product with ``W``. Rows whose result is
+not finite (masked truth) are recomputed with the renormalised mean, each quantity over its
+own finite cells; the common, unmasked case pays nothing for it. Sums are float32, as the
+inputs: about 1e-7 relative (at most a few 1e-7 on the 2048 cells of the 5.625-degree grid).
 """
 
 from __future__ import annotations
@@ -47,24 +47,25 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from climbench.metrics._reduce import block_means, region_weight_matrix
+from climbench.metrics.deterministic import vector_squared_error
+from climbench.metrics.layout import GatheredRows
 from climbench.metrics.probabilistic import crps_ensemble_array
 from climbench.metrics.scores import Sample, Statistic
+
+__all__ = [
+    "BoundStatistic",
+    "field_statistics",
+    "region_weight_matrix",
+    "stat_names",
+    "vector_statistics",
+]
 
 DETERMINISTIC = ("se", "ae", "e")
 ANOMALY = ("ff", "oo", "fo")
 ENSEMBLE = ("crps", "var")
 #: bytes of forecast per block of rows: the block's inputs and quantities stay in cache
 _ROWS_BYTES = 1 << 17
-#: multiply-adds per matrix product, below the size at which BLAS libraries start worker
-#: threads (OpenBLAS: 2^18, or 10^6 where it has small-matrix kernels); inside the dask
-#: workers those threads only spin against them (measured 5 to 40 times slower on 2 cores)
-_BLAS_MULTIPLY_ADDS = 1 << 18
-
-
-def region_weight_matrix(weights: list[np.ndarray]) -> np.ndarray:
-    """(ncell, nregion) float32 matrix of per-region weights, each column summing to 1."""
-    w = np.stack([np.asarray(x, dtype=np.float64).ravel() for x in weights], axis=1)
-    return (w / w.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -88,50 +89,14 @@ def stat_names(anomalies: bool, members: int, extra: Sequence[Statistic] = ()) -
     return names + tuple(q for st in extra for q in st.quantities)
 
 
-class _Rows:
-    """Rows ``s`` of an input: a slice of ``array``, or its rows ``index[s]`` gathered into a
-    reused buffer (the whole verifying period is passed once, not a copy per block)."""
-
-    def __init__(self, array: np.ndarray, index: np.ndarray | None, rows: int) -> None:
-        self.array = array
-        self.index = index
-        self.buffer = (
-            None if index is None else np.empty((rows, *array.shape[1:]), dtype=np.float32)
-        )
-
-    def __call__(self, s: slice) -> np.ndarray:
-        if self.index is None:
-            return np.asarray(self.array[s], dtype=np.float32)
-        index = self.index[s]
-        out = self.buffer[: index.size]
-        if self.array.dtype == np.float32:
-            return np.take(self.array, index, axis=0, out=out, mode="clip")  # unbuffered
-        out[...] = self.array[index]
-        return out
-
-
-def _reduce(quantities: np.ndarray, valid_of, weights: np.ndarray, out: np.ndarray) -> None:
-    """``out[row, region, k] = mean_w(quantities[k, row])``, renormalised where masked.
-
-    ``quantities``: (nstat, rows, ncell) contiguous float32; ``valid_of(bad)``: the finite
-    truth cells of the rows ``bad`` (a boolean row mask), called only when a row's result
-    is not finite.
-    """
-    nstat, rows, ncell = quantities.shape
-    flat = quantities.reshape(nstat * rows, ncell)
-    res = np.empty((nstat * rows, weights.shape[1]), dtype=np.float32)
-    step = max(1, _BLAS_MULTIPLY_ADDS // (ncell * weights.shape[1]))
-    for a in range(0, flat.shape[0], step):
-        np.matmul(flat[a : a + step], weights, out=res[a : a + step])
-    out[...] = res.reshape(nstat, rows, -1).transpose(1, 2, 0)
-    bad = ~np.isfinite(out).all(axis=(1, 2))
-    if bad.any():
-        valid = valid_of(bad)
-        denom = valid.astype(np.float32) @ weights
-        for k in range(nstat):
-            q = np.where(valid, quantities[k, bad], 0.0)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[bad, :, k] = q @ weights / denom
+def _cells(array: np.ndarray, rows: np.ndarray | None, nsample: int):
+    """A (samples, [members,] ncell) input as the engine reads it, (samples, ..., 1, ncell);
+    with ``rows``, the rows ``rows[:nsample]`` of ``array`` picked block by block (the whole
+    verifying period is passed once, not a copy per block)."""
+    shaped = array.reshape(*array.shape[:-1], 1, array.shape[-1])
+    if rows is None:
+        return shaped
+    return GatheredRows([shaped], np.asarray(rows[:nsample]), np.array([0, array.shape[0]]))
 
 
 def field_statistics(
@@ -163,62 +128,56 @@ def field_statistics(
     """
     ensemble = forecast.ndim == 3
     members = forecast.shape[1] if ensemble else 1
-    nsample, ncell = forecast.shape[0], forecast.shape[-1]
-    nstat = len(stat_names(climatology is not None, members))
-    nextra = sum(len(b.statistic.quantities) for b in extra)
-    out = np.empty((nsample, weights.shape[1], nstat + nextra), dtype=np.float64)
-    rows = max(1, _ROWS_BYTES // (4 * ncell * members))
-    weights = np.asarray(weights, dtype=np.float32)
-    get_y = _Rows(truth, truth_rows, rows)
-    get_c = None if climatology is None else _Rows(climatology, climatology_rows, rows)
-    qbuf = np.empty(max(nstat, nextra) * rows * ncell, dtype=np.float32)
-    fbuf = np.empty((rows, ncell), dtype=np.float32) if ensemble else None
-    for start in range(0, nsample, rows):
-        s = slice(start, min(start + rows, nsample))
-        n = s.stop - s.start
-        x = np.asarray(forecast[s], dtype=np.float32)
-        y = get_y(s)
-        f = np.mean(x, axis=1, out=fbuf[:n]) if ensemble else x
-        q = qbuf[: nstat * n * ncell].reshape(nstat, n, ncell)
-        _pointwise(f, y, None if get_c is None else get_c(s), q)
-        if ensemble:
-            q[-2] = crps_ensemble_array(x, y, axis=1)
-            q[-1] = x.var(axis=1, ddof=1)
-        _reduce(q, lambda bad, y=y: np.isfinite(y[bad]), weights, out[s, :, :nstat])
-        if extra:
-            q = qbuf[: nextra * n * ncell].reshape(nextra, n, ncell)
-            _registered(extra, s, f, x if ensemble else None, y, q)
-            _reduce_skipping_nan(q, weights, out[s, :, nstat:])
-    return out
-
-
-def _registered(
-    extra: Sequence[BoundStatistic],
-    s: slice,
-    f: np.ndarray,
-    members: np.ndarray | None,
-    y: np.ndarray,
-    q: np.ndarray,
-) -> None:
-    """The quantities of the registered statistics of the rows ``s`` into ``q``."""
-    k = 0
+    nsample = forecast.shape[0]
+    anomalies = climatology is not None
+    names = stat_names(anomalies, members, [b.statistic for b in extra])
+    extra_quantities = [q for b in extra for q in b.statistic.quantities]
+    inputs = [_cells(forecast, None, nsample), _cells(truth, truth_rows, nsample)]
+    if anomalies:
+        inputs.append(_cells(climatology, climatology_rows, nsample))
     for bound in extra:
-        entries = bound.rows[s]
-        parameters = {name: p[entries] for name, p in bound.parameters.items()}
-        nq = len(bound.statistic.quantities)
-        bound.statistic.pointwise(Sample(f, members, y, parameters), q[k : k + nq])
-        k += nq
+        inputs += [_cells(p, bound.rows, nsample) for p in bound.parameters.values()]
+
+    def pointwise(blocks, scratch):
+        return _quantities(blocks, scratch, anomalies, ensemble, extra)
+
+    return block_means(
+        pointwise,
+        len(names),
+        inputs,
+        weights,
+        threads=False,  # the scorers run blocks or fields in parallel themselves
+        members=ensemble,
+        shared_cells=len(names) - len(extra_quantities),
+        cells_of=1,  # the truth's finite cells
+        block_elements=_ROWS_BYTES // 4,
+    )
 
 
-def _reduce_skipping_nan(quantities: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
-    """``out[row, region, k]``: the weighted mean of ``quantities[k, row]`` over the cells
-    where that quantity is finite (NaN when it is nowhere finite in the region)."""
-    for k, q in enumerate(quantities):
-        valid = np.isfinite(q)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[:, :, k] = (np.where(valid, q, 0.0) @ weights) / (
-                valid.astype(np.float32) @ weights
-            )
+def _quantities(blocks, scratch, anomalies: bool, ensemble: bool, extra) -> list[np.ndarray]:
+    """The statistics of one block, ordered as :func:`stat_names` (the module table), then
+    the quantities of the registered statistics ``extra``."""
+    x, y, *rest = blocks
+    c = rest.pop(0) if anomalies else None
+    f = np.mean(x, axis=1, out=scratch(0)) if ensemble else x
+    q = scratch(1, len(DETERMINISTIC) + len(ANOMALY) * anomalies + len(ENSEMBLE) * ensemble)
+    _pointwise(f, y, c, q)
+    if ensemble:
+        q[-2] = crps_ensemble_array(x, y, axis=1)
+        q[-1] = x.var(axis=1, ddof=1)
+    out = list(q)
+    if extra:
+        r = scratch(2, sum(len(b.statistic.quantities) for b in extra))
+        k = 0
+        for bound in extra:
+            parameters = dict(zip(bound.parameters, rest, strict=False))
+            rest = rest[len(parameters) :]
+            nq = len(bound.statistic.quantities)
+            members = x if ensemble else None
+            bound.statistic.pointwise(Sample(f, members, y, parameters), r[k : k + nq])
+            k += nq
+        out += list(r)
+    return out
 
 
 def _pointwise(f: np.ndarray, y: np.ndarray, c: np.ndarray | None, q: np.ndarray) -> None:
@@ -248,25 +207,16 @@ def vector_statistics(
     ``truth_rows``: the row of ``u_truth`` and ``v_truth`` of each sample (see
     :func:`field_statistics`).
     """
-    ensemble = u_forecast.ndim == 3
-    nsample, ncell = u_forecast.shape[0], u_forecast.shape[-1]
-    out = np.empty((nsample, weights.shape[1], 1), dtype=np.float64)
-    rows = max(1, _ROWS_BYTES // (4 * ncell))
-    weights = np.asarray(weights, dtype=np.float32)
-    get_u, get_v = _Rows(u_truth, truth_rows, rows), _Rows(v_truth, truth_rows, rows)
-    qbuf = np.empty(2 * rows * ncell, dtype=np.float32)
-    for start in range(0, nsample, rows):
-        s = slice(start, min(start + rows, nsample))
-        n = s.stop - s.start
-        uf, vf = (np.asarray(a[s], dtype=np.float32) for a in (u_forecast, v_forecast))
-        if ensemble:
-            uf, vf = uf.mean(axis=1), vf.mean(axis=1)
-        q = qbuf[: n * ncell].reshape(1, n, ncell)
-        dv = qbuf[n * ncell : 2 * n * ncell].reshape(n, ncell)
-        np.subtract(uf, get_u(s), out=q[0])
-        np.multiply(q[0], q[0], out=q[0])
-        np.subtract(vf, get_v(s), out=dv)
-        np.multiply(dv, dv, out=dv)
-        np.add(q[0], dv, out=q[0])
-        _reduce(q, lambda bad, q=q: np.isfinite(q[0, bad]), weights, out[s])
-    return out
+    if u_forecast.ndim == 3:
+        u_forecast, v_forecast = u_forecast.mean(axis=1), v_forecast.mean(axis=1)
+    nsample = u_forecast.shape[0]
+    inputs = [_cells(a, None, nsample) for a in (u_forecast, v_forecast)]
+    inputs += [_cells(a, truth_rows, nsample) for a in (u_truth, v_truth)]
+    return block_means(
+        lambda blocks, scratch: [vector_squared_error(*blocks)],
+        1,
+        inputs,
+        weights,
+        threads=False,
+        block_elements=_ROWS_BYTES // 4,
+    )

@@ -62,9 +62,16 @@ def pool_map(fn: Callable, items: Sequence) -> list:
     return list(_POOL.map(on_pool, items))
 
 
-#: ``pointwise(blocks, scratch) -> quantities``: ``blocks`` are (rows, ncell) input blocks
-#: (or (1, ncell) for a broadcast field), ``scratch(k)`` a reusable (rows, ncell) buffer.
-Pointwise = Callable[[Sequence[np.ndarray], Callable[[int], np.ndarray]], Sequence[np.ndarray]]
+#: ``pointwise(blocks, scratch) -> quantities``: ``blocks`` are the inputs' (rows, ncell)
+#: blocks (or (1, ncell) for a broadcast field; (rows, members, ncell) for an ensemble),
+#: ``scratch(k)`` a reusable (rows, ncell) float32 buffer and ``scratch(k, count)`` a
+#: reusable (count, rows, ncell) one; returns the (rows or 1, ncell) quantities.
+Pointwise = Callable[[Sequence[np.ndarray], Callable[..., np.ndarray]], Sequence[np.ndarray]]
+#: multiply-adds per matrix product, below the size at which BLAS libraries start worker
+#: threads (OpenBLAS: 2^18, or 10^6 where it has small-matrix kernels); inside dask's or
+#: the scorer's workers those threads only spin against them (measured 5 to 40 times slower
+#: on 2 cores)
+_BLAS_MULTIPLY_ADDS = 1 << 18
 
 
 def weighted_mean(q, w, axis=(-2, -1)):
@@ -76,16 +83,25 @@ def weighted_mean(q, w, axis=(-2, -1)):
     return num / den
 
 
-def _block_slices(lead: tuple[int, ...], row: int) -> Iterator[tuple]:
-    """Index tuples over the leading dims, each selecting about ``_BLOCK_ELEMENTS`` values."""
+def region_weight_matrix(weights: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """(ncell, nregion) float32 matrix of per-region weights, each column summing to 1, from
+    one weight field per region (any shape of ncell values; a (region, lat, lon) array is a
+    sequence of regions). The product ``q @ W`` of a block of quantities then gives the
+    area-weighted mean of every region at once."""
+    w = np.stack([np.asarray(x, dtype=np.float64).ravel() for x in weights], axis=1)
+    return (w / w.sum(axis=0, keepdims=True)).astype(np.float32)
+
+
+def _block_slices(lead: tuple[int, ...], row: int, elements: int) -> Iterator[tuple]:
+    """Index tuples over the leading dims, each selecting about ``elements`` values."""
     k = len(lead)
-    while k > 0 and prod(lead[k - 1 :]) * row <= _BLOCK_ELEMENTS:
+    while k > 0 and prod(lead[k - 1 :]) * row <= elements:
         k -= 1
     if k == 0:
         yield ()
         return
     inner = prod(lead[k:]) * row
-    step = max(1, _BLOCK_ELEMENTS // inner)
+    step = max(1, elements // inner)
     for outer in np.ndindex(*lead[: k - 1]):
         for start in range(0, lead[k - 1], step):
             yield (*outer, slice(start, min(start + step, lead[k - 1])))
@@ -112,13 +128,51 @@ def weighted_means_kernel(
 
     ``arrays_and_weights``: the inputs (broadcastable, last two axes lat, lon) followed by
     the weights, (lat, lon) or (region, lat, lon). Returns an array of shape
-    ``lead + (nout,)``, or ``lead + (region, nout)`` for 3-D weights, in float64: each
-    block of quantities is reduced for all regions by one matrix product. ``threads``:
-    spread the blocks over a thread pool (off inside dask tasks, which run in parallel).
-    ``members``: the first input is an ensemble, its third-last axis the members; its
-    blocks reach ``pointwise`` as (rows, members, ncell).
+    ``lead + (nout,)``, or ``lead + (region, nout)`` for 3-D weights, in float64. A cell
+    counts where every quantity is finite (see :func:`block_means`). ``threads``, ``members``:
+    as :func:`block_means`.
     """
     *arrays, weights = arrays_and_weights
+    weights = np.asarray(weights)
+    matrix = region_weight_matrix(weights if weights.ndim == 3 else weights[None])
+    out = block_means(pointwise, nout, arrays, matrix, threads=threads, members=members)
+    return out if weights.ndim == 3 else out[..., 0, :]
+
+
+def block_means(
+    pointwise: Pointwise,
+    nout: int,
+    arrays: Sequence,
+    matrix: np.ndarray,
+    *,
+    threads: bool = True,
+    members: bool = False,
+    shared_cells: int | None = None,
+    cells_of: int | None = None,
+    block_elements: int = _BLOCK_ELEMENTS,
+) -> np.ndarray:
+    """The engine of the metrics API and the scorer: per-sample region means of ``nout``
+    quantities that ``pointwise`` computes from blocks of the inputs.
+
+    ``arrays``: the inputs, broadcastable, last two axes lat and lon (flattened cells may be
+    passed as (…, 1, ncell)); numpy arrays or :class:`~climbench.metrics.layout.GatheredRows`
+    (rows picked when read). ``matrix``: (ncell, region) float32 from
+    :func:`region_weight_matrix`. Returns ``lead + (region, nout)`` float64.
+
+    Each block of about ``block_elements`` values of the first input (its quantities stay in
+    cache) is reduced by one float32 matrix product per quantity, ``mean_w(q) = q @ W``, for
+    the first ``shared_cells`` quantities (all when None). Rows whose result is not finite
+    are recomputed over one set of finite cells with the weights renormalised
+    (``sum_c w_c q_c / sum_c w_c``): where all of these quantities are finite or, with
+    ``cells_of``, where that input is (the scorer passes the truth's: masked truth leaves a
+    cell out of every statistic, and a NaN prediction stays NaN, to be refused). Each
+    further quantity is always averaged over its own finite cells (a threshold statistic
+    undefined at a cell leaves only itself out there).
+    ``threads``: spread the blocks over a thread pool (off where the caller already runs
+    in parallel: dask tasks, the scorer's blocks). ``members``: the first input is an
+    ensemble, its third-last axis the members; its blocks reach ``pointwise`` as
+    (rows, members, ncell).
+    """
     ensemble = arrays[0].shape[-3] if members else None
     loops = [a.shape[:-3] if k == 0 and members else a.shape[:-2] for k, a in enumerate(arrays)]
     lead = np.broadcast_shapes(*loops)
@@ -138,69 +192,84 @@ def weighted_means_kernel(
     row_shapes = [
         (-1, ensemble, ncell) if k == 0 and members else (-1, ncell) for k in range(len(inputs))
     ]
-    per_region = np.asarray(weights).ndim == 3
-    w64 = np.asarray(weights, dtype=np.float64).reshape(-1, ncell).T  # (ncell, region)
-    wsum = w64.sum(axis=0)
-    w = np.ascontiguousarray(w64.T, dtype=dtype)  # (region, ncell)
-    nregion = w.shape[0]
+    w = np.asarray(matrix, dtype=dtype)
+    nregion = w.shape[1]
+    shared = nout if shared_cells is None else shared_cells
     out = np.empty((*lead, nregion, nout), dtype=np.float64)
 
-    def run_block(index: tuple, scratch: Callable[[int], np.ndarray]) -> None:
+    def run_block(index: tuple, scratch: Callable[..., np.ndarray]) -> None:
         blocks = [
             a if a.ndim == 2 else np.asarray(a[index], dtype=dtype).reshape(rows)
             for a, rows in zip(inputs, row_shapes, strict=True)
         ]
         qs = pointwise(blocks, scratch)
         res = out[index].reshape(-1, nregion, nout)  # a view: out is C-contiguous
-        for k, q in enumerate(qs):
-            _region_sums(q, w, res[:, :, k])
-        bad = ~np.isfinite(res).all(axis=(-2, -1))
+        for k, q in enumerate(qs[:shared]):
+            _weighted_sums(q, w, res[:, :, k])
+        for k, q in enumerate(qs[shared:], start=shared):
+            res[:, :, k] = _finite_mean(q, np.isfinite(q), w)
+        bad = ~np.isfinite(res[..., :shared]).all(axis=(-2, -1))
         if bad.any():
-            qb = [np.broadcast_to(q, (res.shape[0], ncell))[bad] for q in qs]
-            valid = np.logical_and.reduce([np.isfinite(q) for q in qb])
-            den = valid.astype(np.float64) @ w64 / wsum
-            with np.errstate(invalid="ignore", divide="ignore"):
-                res[bad] = np.stack(
-                    [np.where(valid, q, 0).astype(np.float64) @ w64 / den for q in qb], axis=-1
-                )
+            mask = None if cells_of is None else blocks[cells_of]
+            _renormalised(qs[:shared], w, bad, res, mask)
 
     def run(indices: list) -> None:
-        buffers: dict[int, np.ndarray] = {}  # reused scratch: no allocation per block
+        buffers: dict[tuple, np.ndarray] = {}  # reused scratch: no allocation per block
         for index in indices:
             rows = out[index].size // (nout * nregion)
 
-            def scratch(k: int, rows: int = rows) -> np.ndarray:
-                if k not in buffers or buffers[k].shape[0] < rows:
-                    buffers[k] = np.empty((rows, ncell), dtype=dtype)
-                return buffers[k][:rows]
+            def scratch(k: int, count: int | None = None, rows: int = rows) -> np.ndarray:
+                shape = (rows, ncell) if count is None else (count, rows, ncell)
+                held = buffers.get((k, count))
+                if held is None or held.shape[-2] < rows:
+                    held = buffers[(k, count)] = np.empty(shape, dtype=dtype)
+                return held[..., :rows, :]
 
             run_block(index, scratch)
 
-    indices = list(_block_slices(lead, ncell * (ensemble or 1)))
+    indices = list(_block_slices(lead, ncell * (ensemble or 1), block_elements))
     ntask = min(len(indices), 2 * _NCPU)
     if threads and len(indices) >= 8 and ntask > 1:  # contiguous runs of blocks, one per task
         bounds = np.linspace(0, len(indices), ntask + 1).astype(int)
         pool_map(run, [indices[a:b] for a, b in pairwise(bounds)])
     else:
         run(indices)
-    out /= wsum[:, None]
-    return out if per_region else out[..., 0, :]
+    return out
 
 
-#: up to this many regions, one matrix-vector product per region (OpenBLAS's gemv) beats
-#: one matrix product for all: its gemm kernels for 2 to 7 columns are slower per value
-#: (measured on 64 x 2048 float32 blocks: 3 gemv 32 us, one 3-column gemm 51 us)
-_GEMV_REGIONS = 4
-
-
-def _region_sums(q: np.ndarray, w: np.ndarray, res: np.ndarray) -> None:
-    """``res[:, r] = q @ w[r]``: the weighted sums of the (rows, ncell) block ``q`` for
-    each region's (ncell,) weights ``w[r]``."""
-    if w.shape[0] > _GEMV_REGIONS:
-        res[...] = q @ w.T
+def _weighted_sums(q: np.ndarray, w: np.ndarray, res: np.ndarray) -> None:
+    """``res = q @ w`` for a (rows or 1, ncell) block ``q`` and the (ncell, region) weights:
+    in products small enough that BLAS runs them on the calling thread
+    (:data:`_BLAS_MULTIPLY_ADDS`)."""
+    step = max(1, _BLAS_MULTIPLY_ADDS // (q.shape[-1] * w.shape[1]))
+    if q.shape[0] <= step:
+        res[...] = q @ w
         return
-    for r, wr in enumerate(w):
-        res[:, r] = q @ wr
+    for a in range(0, q.shape[0], step):
+        res[a : a + step] = q[a : a + step] @ w
+
+
+def _renormalised(
+    qs: Sequence[np.ndarray], w: np.ndarray, bad: np.ndarray, res: np.ndarray, mask
+) -> None:
+    """``res[bad]`` of the quantities ``qs`` recomputed over one set of cells, the weights
+    renormalised there: where ``mask`` (a block of an input) is finite, or else where every
+    quantity is."""
+    rows = (res.shape[0], w.shape[0])
+    qb = [np.broadcast_to(q, rows)[bad] for q in qs]
+    if mask is None:
+        valid = np.logical_and.reduce([np.isfinite(q) for q in qb])
+    else:
+        valid = np.isfinite(np.broadcast_to(mask, rows)[bad])
+    for k, q in enumerate(qb):
+        res[bad, :, k] = _finite_mean(q, valid, w)
+
+
+def _finite_mean(q: np.ndarray, valid: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``sum_c w_c q_c / sum_c w_c`` over the ``valid`` cells of each row (NaN where a
+    region has none)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.where(valid, q, 0.0) @ w) / (np.broadcast_to(valid, q.shape).astype(w.dtype) @ w)
 
 
 def _blockwise_means(pointwise: Pointwise, nout: int, nregion: int | None, members: bool, *arrays):
