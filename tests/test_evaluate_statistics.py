@@ -30,10 +30,10 @@ from climbench.evaluation.evaluate import evaluate
 from climbench.evaluation.forecast import SampleStatistics
 from climbench.evaluation.statistics import (
     field_statistics,
-    region_weight_matrix,
     stat_names,
     vector_statistics,
 )
+from climbench.metrics._reduce import region_weight_matrix
 from climbench.metrics.weights import area_weights
 from climbench.tasks import forecast as fc_tasks
 from tests.small_tasks import small_forecast_task, small_root
@@ -317,3 +317,33 @@ def test_scorer_matches_the_metrics_on_a_prepared_task(forecast_task) -> None:
                     key = (metric, region, lead / np.timedelta64(1, "h"))
                     want = float(ref.sel(region=region, lead_time=lead))
                     assert ours[key] == pytest.approx(want, rel=RTOL), (f.name, *key)
+
+
+def test_the_engine_leaves_out_cells_as_the_scorer_and_the_api_need() -> None:
+    """``block_means``: shared quantities over one set of cells (where all are finite, or
+    where the truth is), further quantities each over their own finite cells."""
+    from climbench.metrics._reduce import block_means
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 1, NCELL)).astype(np.float32)
+    y = rng.standard_normal((3, 1, NCELL)).astype(np.float32)
+    x[0, 0, 0] = np.nan  # a NaN prediction cell
+    y[0, 0, 1] = np.nan  # a masked truth cell
+    w = _weights()
+
+    def mean(q, valid):
+        return (np.where(valid, q, 0) @ w) / (valid.astype(np.float32) @ w)
+
+    def run(**rules):
+        return block_means(lambda b, s: [b[0], b[1], b[1]], 3, [x, y], w, threads=False, **rules)
+
+    both = np.isfinite(x[:, 0]) & np.isfinite(y[:, 0])
+    joint = run(shared_cells=2)  # the API's rule: the cells where x and y are finite
+    np.testing.assert_allclose(joint[0, :, 0], mean(x[0, 0], both[0]), atol=1e-6)
+    np.testing.assert_allclose(joint[0, :, 1], mean(y[0, 0], both[0]), atol=1e-6)
+    own = np.isfinite(y[0, 0])  # the third quantity: over its own cells (only cell 1 out)
+    np.testing.assert_allclose(joint[0, :, 2], mean(y[0, 0], own), atol=1e-6)
+    scorer = run(shared_cells=2, cells_of=1)  # the truth's cells: the NaN prediction stays
+    assert np.isnan(scorer[0, :, 0]).all() and np.isfinite(scorer[0, :, 1:]).all()
+    np.testing.assert_allclose(scorer[0, :, 1], mean(y[0, 0], own), atol=1e-6)
+    np.testing.assert_allclose(scorer[1:], joint[1:], rtol=0)  # unmasked rows: the same

@@ -28,10 +28,10 @@ from climbench.evaluation import validate
 from climbench.evaluation.statistics import (
     BoundStatistic,
     field_statistics,
-    region_weight_matrix,
     stat_names,
     vector_statistics,
 )
+from climbench.metrics._reduce import region_weight_matrix
 from climbench.metrics.scores import statistics_needed
 from climbench.metrics.spectral import area_zonal_power_array
 from climbench.metrics.weights import area_weights

@@ -35,8 +35,8 @@ the samples are processed in blocks of a few rows (``_ROWS_BYTES`` of forecast),
 truth and climatology rows of a block, gathered by index from arrays of the whole verifying
 period (``truth_rows``, ``climatology_rows``), and every pointwise quantity stay in the
 core's cache; each quantity is reduced by a matrix product with ``W``. Rows whose result is
-not finite (masked truth) are recomputed with the renormalised mean, each quantity over its
-own finite cells; the common, unmasked case pays nothing for it. Sums are float32, as the
+not finite (masked truth) are recomputed with the mean renormalised over the truth's finite
+cells; the common, unmasked case pays nothing for it. Sums are float32, as the
 inputs: about 1e-7 relative (at most a few 1e-7 on the 2048 cells of the 5.625-degree grid).
 """
 
@@ -47,19 +47,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from climbench.metrics._reduce import block_means, region_weight_matrix
+from climbench.metrics._reduce import block_means
 from climbench.metrics.deterministic import vector_squared_error
 from climbench.metrics.layout import GatheredRows
 from climbench.metrics.probabilistic import crps_ensemble_array
 from climbench.metrics.scores import Sample, Statistic
-
-__all__ = [
-    "BoundStatistic",
-    "field_statistics",
-    "region_weight_matrix",
-    "stat_names",
-    "vector_statistics",
-]
 
 DETERMINISTIC = ("se", "ae", "e")
 ANOMALY = ("ff", "oo", "fo")
@@ -168,13 +160,13 @@ def _quantities(blocks, scratch, anomalies: bool, ensemble: bool, extra) -> list
     out = list(q)
     if extra:
         r = scratch(2, sum(len(b.statistic.quantities) for b in extra))
+        blocks_of_parameters = iter(rest)  # each statistic's parameters, in order
         k = 0
         for bound in extra:
-            parameters = dict(zip(bound.parameters, rest, strict=False))
-            rest = rest[len(parameters) :]
+            parameters = {name: next(blocks_of_parameters) for name in bound.parameters}
             nq = len(bound.statistic.quantities)
-            members = x if ensemble else None
-            bound.statistic.pointwise(Sample(f, members, y, parameters), r[k : k + nq])
+            sample = Sample(f, x if ensemble else None, y, parameters)
+            bound.statistic.pointwise(sample, r[k : k + nq])
             k += nq
         out += list(r)
     return out
