@@ -1,15 +1,22 @@
 """The one spatial-mean engine: NaN-aware area-weighted means over (lat, lon), per sample.
 
+Both the public metrics API (:func:`spatial_means`) and the scorer
+(:mod:`climbench.evaluation.statistics`) reduce through :func:`block_means`, so a forecast
+gets the same per-sample statistics from either.
+
 Formula: for each sample (every index of the non-spatial dims) and each pointwise quantity
 ``q`` (for example the squared error), ``mean_w(q) = sum_c w_c q_c / sum_c w_c`` over the
-cells ``c`` where every quantity is finite. Non-finite cells (NaN-masked land, Inf) and
-zero-weight cells (outside a region or mask) therefore never contribute.
+finite cells ``c``: where every quantity is finite (the API), or where the truth is (the
+scorer's statistics), or each quantity's own (registered threshold statistics). Non-finite
+cells (NaN-masked land, Inf) and zero-weight cells (outside a region or mask) therefore
+never contribute.
 
 Speed: the numpy kernel streams over the data in cache-sized blocks of rows (samples x
-cells), computes the pointwise quantities in the block and reduces them with one
-matrix-vector product against the flattened weights, so it reads each input once and never
-materialises a full-size error field. Rows whose fast result is not finite are recomputed
-with the explicit finite-cell formula above. The xarray entry point keeps dask-backed
+cells), computes the pointwise quantities in the block and reduces them with one float32
+matrix product against the normalised region weights (:func:`region_weight_matrix`), so it
+reads each input once and never materialises a full-size error field. Rows whose fast
+result is not finite are recomputed with the explicit finite-cell formula above. The
+xarray entry point keeps dask-backed
 inputs lazy: one task per group of consecutive blocks of samples (a plain graph layer, see
 :func:`_blockwise_means`), which hands the kernel the blocks as they are (no copy; the truth
 and climatology gathered row by row inside it); inputs chunked along lat or lon are first
