@@ -312,6 +312,7 @@ def _blockwise_means(pointwise: Pointwise, nout: int, nregion: int | None, membe
     grid = [max(a.numblocks[k] for a in lazy) for k in range(nloop)]
     chunks = [next(a.chunks[k] for a in lazy if a.numblocks[k] == grid[k]) for k in range(nloop)]
     weights = np.asarray(weights)
+    matrix = region_weight_matrix(weights if weights.ndim == 3 else weights[None])  # once
     name = "weighted-means-" + tokenize(pointwise, nout, weights, *lazy)
     axis = next((k for k in range(nloop) if grid[k] > 1), None)
     groups = _sample_groups(lazy, axis, chunks)
@@ -331,7 +332,8 @@ def _blockwise_means(pointwise: Pointwise, nout: int, nregion: int | None, membe
             nout,
             axis or 0,
             members,
-            weights,
+            matrix,
+            weights.ndim == 3,
             keys,
         )
     if axis is not None:
@@ -381,15 +383,18 @@ def _group_means(
     nout: int,
     axis: int,
     members: bool,
-    weights: np.ndarray,
+    matrix: np.ndarray,
+    per_region: bool,
     blocks: list[list],
 ) -> np.ndarray:
-    """:func:`weighted_means_kernel` of each block of a group (``blocks[input][block]``),
-    concatenated along ``axis``."""
+    """:func:`block_means` of each block of a group (``blocks[input][block]``), concatenated
+    along ``axis``; without the region axis unless ``per_region``."""
     parts = [
-        weighted_means_kernel(pointwise, nout, *block, weights, threads=False, members=members)
+        block_means(pointwise, nout, block, matrix, threads=False, members=members)
         for block in zip(*blocks, strict=True)
     ]
+    if not per_region:
+        parts = [p[..., 0, :] for p in parts]
     return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=axis)
 
 
