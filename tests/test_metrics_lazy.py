@@ -104,8 +104,8 @@ def test_scores_on_lazy_inputs_equal_in_memory_scores(data):
     ):
         assert lazy.chunks is not None, name
         np.testing.assert_allclose(lazy.values, eager.values, rtol=2e-6, err_msg=name)
-    # all regions in one pass give what each region gives alone: up to 4 regions by one
-    # matrix-vector product each, more by one matrix product (_reduce._GEMV_REGIONS)
+    # all regions in one pass (one matrix product with a column per region) give what each
+    # region gives alone, for 3 regions and for 5
     bands = ["global", "tropics", "northern-extratropics", "southern-extratropics", "arctic"]
     for regions in (REGIONS, bands):
         together = cm.mse(forecast, eager_t, region=regions)
