@@ -74,6 +74,39 @@ def test_climatology_for_forecast_equals_label_selection(data, lat_chunk, monkey
     np.testing.assert_array_equal(chunked.values, lazy.values)
 
 
+def test_climatology_stored_one_hour_per_chunk_is_gathered_as_views(data, monkeypatch):
+    """A climatology as the tasks store it (one chunk per hour) becomes one chunk of (day x
+    hour) rows in one task, not a rechunk: every init whose valid times stay in one year is
+    then read as a view of that chunk, none copied row by row."""
+    import dask
+
+    forecast, _, clim = data
+    forecast = forecast.assign_coords(lead_time=pd.to_timedelta([6, 12, 18, 24], unit="h"))
+    stored = clim.chunk({"dayofyear": -1, "hour": 1})
+    lazy = layout.climatology_for_forecast(stored, forecast.chunk({"init_time": 2}))
+    graph = dict(lazy.data.__dask_graph__())
+    names = {k[0] for k in graph if isinstance(k, tuple)}
+    assert not [n for n in names if n.startswith("rechunk")]
+    joined = [k for k in graph if k[0].startswith("joined-rows-")]
+    assert len(joined) == 1  # one task joins the four hour chunks
+    (source,) = dask.compute(
+        dask.array.Array(lazy.data.dask, joined[0][0], ((366 * 4,), (16,), (32,)), dtype=np.float32)
+    )
+    np.testing.assert_array_equal(source, clim.values.reshape(366 * 4, 16, 32))
+    copies = []
+    take = layout.GatheredRows._take
+    monkeypatch.setattr(
+        layout.GatheredRows, "_take", lambda self, rows: copies.append(rows) or take(self, rows)
+    )
+    block = dask.compute(lazy.data.blocks[0])[0]
+    assert isinstance(block, layout.GatheredRows)
+    for i in range(block.shape[0]):
+        assert np.shares_memory(block[i : i + 1], block.blocks[0])
+    assert not copies
+    expected = cm.climatology_at(clim, cm.valid_time(forecast))
+    np.testing.assert_array_equal(lazy.values, expected.transpose(*lazy.dims).values)
+
+
 def test_climatology_missing_hour_is_refused(data):
     forecast, _, clim = data
     with pytest.raises(cm.layout.CoordinateError, match="lacks an hour"):
@@ -147,6 +180,36 @@ def test_prepared_store_is_read_lazily_by_shards(tmp_path):
     xr.testing.assert_identical(part, loaded)
     with xr.open_zarr(store, chunks=None) as plain:
         np.testing.assert_array_equal(plain["temperature"].values, lazy["temperature"].values)
+
+
+def test_prepared_store_opened_over_a_time_range_reads_only_that_range(tmp_path, monkeypatch):
+    """``open_prepared(time_range=)`` starts its chunks at the range: no step outside it is
+    read, and the values are those of selecting the range afterwards."""
+    from climbench.data import shard_reader
+    from climbench.data.prepare import open_prepared, prepare
+    from climbench.data.synthetic import weather
+
+    source = tmp_path / "source.zarr"
+    weather("5.625", (2016, 2016), seed=0, variables=["2m_temperature", "temperature"]).sel(
+        time=slice("2016-01-01", "2016-02-15")
+    ).to_zarr(source, mode="w")
+    store = prepare(source, tmp_path / "prepared.zarr", progress=False)
+    window = ("2016-01-10T06", "2016-02-01T18")
+    whole = open_prepared(store)
+    first, last = (int(whole.indexes["time"].get_loc(pd.Timestamp(t))) for t in window)
+    reads = []
+    read = shard_reader._read_time_steps
+    monkeypatch.setattr(
+        shard_reader, "_read_time_steps", lambda a, s, e: reads.append((s, e)) or read(a, s, e)
+    )
+    part = open_prepared(store, time_range=window)
+    assert part.sizes["time"] == last - first + 1
+    values = part[["2m_temperature", "temperature"]].compute()
+    assert reads and min(s for s, _ in reads) == first and max(e for _, e in reads) == last + 1
+    expected = whole[["2m_temperature", "temperature"]].sel(time=slice(*window))
+    xr.testing.assert_identical(values, expected.compute())
+    outside = open_prepared(store, time_range=("2017-01-01", "2017-02-01"))
+    assert outside.sizes["time"] == 0
 
 
 @pytest.mark.parametrize("task_bytes", [1, 3 * 4 * 16 * 32 * 4, 1 << 30])

@@ -200,9 +200,10 @@ def inline_gathered(array, key: tuple) -> tuple[object, set[str]]:
     has 2 x 1,281 of them (truth and climatology), half the tasks of scoring it, at about
     0.2 ms of the threaded scheduler's time each.
     """
-    layer = array.dask.layers.get(array.name)
-    task = None if layer is None else layer.get(key)
-    if array.name.startswith(_GATHER) and isinstance(task, tuple) and task[0] is _take_rows:
+    if not array.name.startswith(_GATHER):  # (asking another layer for a task may build
+        return key, {array.name}  # all of its tasks: a blockwise layer's, say)
+    task = array.dask.layers[array.name].get(key)
+    if isinstance(task, tuple) and task[0] is _take_rows:
         return task, set(array.dask.dependencies[array.name])
     return key, {array.name}
 
@@ -376,18 +377,47 @@ def climatology_for_forecast(climatology, forecast):
         per_day = hours.size
         entry = entry * per_day + hour
     rest = clim.shape[1 + ("hour" in clim.dims) :]
+    rows = (clim.sizes["dayofyear"] * per_day, *rest)
     data = clim.data if isinstance(clim.data, dsa.Array) else np.asarray(clim.data)
     if clim.nbytes > _CLIMATOLOGY_CHUNK_BYTES:
         data = dsa.asarray(data)
         days = max(1, _CLIMATOLOGY_CHUNK_BYTES // max(1, clim.nbytes // clim.sizes["dayofyear"]))
-        data = data.rechunk({0: days, **{k: -1 for k in range(1, data.ndim)}})
-    data = data.reshape(clim.sizes["dayofyear"] * per_day, *rest)
+        data = data.rechunk({0: days, **{k: -1 for k in range(1, data.ndim)}}).reshape(rows)
+    elif isinstance(data, dsa.Array):
+        data = _joined_rows(data, rows)
+    else:
+        data = data.reshape(rows)
     gathered = gather_rows(
         data, entry.reshape(forecast["init_time"].size, -1), _init_chunks(forecast)
     )
     dims = ("init_time", "lead_time", *clim.dims[1 + ("hour" in clim.dims) :])
     coords = {k: v for k, v in clim.coords.items() if set(v.dims) <= set(dims[2:])}
     return xr.DataArray(gathered, dims=dims, coords=coords, name=clim.name, attrs=clim.attrs)
+
+
+def _joined_rows(data, rows: tuple[int, ...]):
+    """A small dask array as one chunk of shape ``rows``: its blocks joined and reshaped in
+    one task.
+
+    A climatology stored one hour per chunk (``(366, 1, lat, lon)``, as
+    :func:`climbench.tasks.climatology.write_climatology` writes it) and flattened to
+    (day x hour) rows by dask's reshape is rechunked into row blocks that split the days
+    (364, 364, 364, 184, 188 rows): the valid times of one init then often straddle two
+    blocks and are copied row by row instead of viewed (:class:`GatheredRows`), the
+    rechunk adds tasks, and it imports ``distributed`` (0.35 s).
+    """
+    import dask.array as dsa
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    name = "joined-rows-" + tokenize(data, rows)
+    graph = {(name, *(0,) * len(rows)): (_join_blocks, data.__dask_keys__(), rows)}
+    layer = HighLevelGraph.from_collections(name, graph, dependencies=[data])
+    return dsa.Array(layer, name, tuple((n,) for n in rows), dtype=data.dtype)
+
+
+def _join_blocks(blocks: list, rows: tuple[int, ...]) -> np.ndarray:
+    return np.block(blocks).reshape(rows)
 
 
 def _init_chunks(forecast) -> tuple[int, ...]:
