@@ -237,136 +237,221 @@ def sample_statistics(
     function of sample means, so there are no extra rows and ``resamples`` is not needed
     here (the intervals come from the aggregation)."""
     spec = task.spec
-    notes = validate.check_task_attrs(pred, task, path)
     template = task.template()
-    lat, lon = template["lat"].values, template["lon"].values
-    pred = validate.check_grid(pred, lat, lon, path)
+    pred, notes = _validated_layout(pred, task, template, path)
     inits = pd.Index(template["init_time"].values)
     leads = pd.Index(template["lead_time"].values)
-    extra = pred.sizes.get("init_time", 0) - len(inits)
-    pred = validate.check_times(pred, "init_time", inits, path)
-    pred = validate.check_times(pred, "lead_time", leads, path)
-    if extra > 0:
-        notes.append(f"{extra} init times outside the protocol were ignored")
-    pred = _in_blocks(pred)
     truth = task.truth()
-    clim = protocol.climatology(task)
-    truth_times = truth["time"].values
-    valid_pos = _valid_index(inits.values, leads.values, truth_times)
-    doy, hour = _clim_index(truth_times[valid_pos], clim["hour"].values)
-    clim_rows = doy * clim.sizes["hour"] + hour
-    names, weights = _regions(task, lat, lon)
     members = int(pred.sizes.get("member", 1)) if "member" in pred.dims else 0
-    spectral = "spectral_divergence" in spec.metrics and is_periodic(lon)
-    lat_w = cell_area_weights(lat)
-    ncell = lat.size * lon.size
-
-    fields = {}
-    for f in spec.targets:
-        da = validate.field_of(pred, f, path)
-        validate.check_dims(da, ("init_time", "lead_time"), path, f.name)
-        validate.check_units(da, truth[f.name].attrs.get("units", ""), path, f.name)
-        order = ["init_time", "lead_time", *(["member"] if members else []), "lat", "lon"]
-        fields[f.name] = da.transpose(*order)
-    wind = "wind_vector_rmse" in spec.metrics and all(w in fields for w in WIND)
-
-    with reading(str(task.data_dir), "the task's truth and climatology"):
-        truths, clims = _load_references(task, spec.targets, truth_times, clim)
-        extras = _Extras.build(task, leads, truths, truth_times[valid_pos])
-    derived, derived_leads, registered = extras.derived, extras.leads, extras.registered
-    bind = extras.bind
-
-    def block_stats(start: int, *blocks: np.ndarray) -> dict:
-        """Statistics (and spectra) of every field for the inits ``start ..`` of a block.
-        Overflow is silent: an absurd value is refused after the pass, by its extremes."""
-        with np.errstate(over="ignore", invalid="ignore"):
-            return _block_stats(start, *blocks)
-
-    def _block_stats(start: int, *blocks: np.ndarray) -> dict:
-        n, nlead = blocks[0].shape[:2]
-        pos = valid_pos[start : start + n].ravel()
-        crow = clim_rows[start : start + n].ravel()
-        x = {}
-        for name, block in zip(fields, blocks, strict=True):
-            x[name] = block.reshape(n * nlead, *block.shape[2:-2], ncell)
-            if members == 1:
-                x[name] = x[name][:, 0]
-        out = {RANGE: {name: _extremes(b, start) for name, b in zip(fields, blocks, strict=True)}}
-        for name in fields:
-            stats = field_statistics(
-                x[name],
-                truths[name],
-                weights,
-                clims[name],
-                truth_rows=pos,
-                climatology_rows=crow,
-                extra=bind(name, start, n),
-            )
-            out[name] = (stats.reshape(n, nlead, *stats.shape[1:]), None)
-            if spectral:
-                fm = x[name].mean(axis=1) if x[name].ndim == 3 else x[name]
-                shape = (n, nlead, lat.size, lon.size)
-                power = [
-                    area_zonal_power_array(a.reshape(shape), lat_w).sum(axis=0)
-                    for a in (fm, truths[name][pos])
-                ]
-                out[name] = (out[name][0], np.stack(power, axis=1))
-        if wind:
-            u, v = WIND
-            vse = vector_statistics(x[u], x[v], truths[u], truths[v], weights, truth_rows=pos)
-            out["10m_wind"] = (vse.reshape(n, nlead, *vse.shape[1:]), None)
-        for d in derived:
-            out[d.name] = (_derived_stats(d, start, blocks[list(fields).index(d.source)]), None)
-        return out
-
-    def _derived_stats(d: Accumulation, start: int, source: np.ndarray) -> np.ndarray:
-        """(n, lead, region, stat) statistics of a derived field; NaN at leads it lacks."""
-        n, nlead = source.shape[:2]
-        k = np.array(sorted(derived_leads[d.name]), dtype=np.int64)
-        parts = np.stack([derived_leads[d.name][j] for j in k])  # (lead, steps)
-        block = source.reshape(n, nlead, *source.shape[2:-2], ncell)
-        if members == 1:
-            block = block[:, :, 0]
-        x = block[:, parts].sum(axis=2, dtype=np.float32)
-        x = x.reshape(n * k.size, *x.shape[2:])
-        extra = bind(d.name, start, n, k)
-        stats = field_statistics(
-            x,
-            truths[d.name],
-            weights,
-            truth_rows=valid_pos[start : start + n, k].ravel(),
-            extra=extra,
-        )
-        result = np.full((n, nlead, *stats.shape[1:]), np.nan)
-        result[:, k] = stats.reshape(n, k.size, *stats.shape[1:])
-        return result
+    fields = _target_fields(pred, spec.targets, truth, members, path)
+    lat, lon = template["lat"].values, template["lon"].values
+    names, weights = _regions(task, lat, lon)
+    score = _BlockScorer.build(task, truth, (inits, leads), (lat, lon), weights, members)
 
     with reading(path, "the predictions"):
-        computed = _per_block(list(fields.values()), block_stats)
-    _refuse_implausible(computed, spec.targets, truths, inits, leads, path)
+        computed = _per_block(list(fields.values()), score)
+    _refuse_implausible(computed, spec.targets, score.truths, inits, leads, path)
 
-    values, stats, spectra = {}, {}, {}
-    for name in computed[0]:
-        if name == RANGE:
-            continue
-        values[name] = np.concatenate([part[name][0] for part in computed], axis=0)
-        if name == "10m_wind":
-            stats[name] = ("vse",)
-            continue
-        extra = [st for st, _ in registered.get(name, [])]
-        stats[name] = stat_names(name not in derived_leads, members, extra)
-        if spectral and name not in derived_leads:
-            spectra[name] = sum(part[name][1] for part in computed) / len(inits)
+    values, stats, spectra = score.assemble(computed, len(inits))
+    registered = score.extras.registered
     core = {  # registered statistics may be undefined (NaN) where their thresholds are
         k: v[..., : len(stats[k]) - sum(len(st.quantities) for st, _ in registered.get(k, []))]
         for k, v in values.items()
-        if k not in derived_leads
+        if k not in score.extras.leads
     }
     _refuse_non_finite(core, stats, inits, leads, path)
     stats_obj = SampleStatistics(
         "init_time", inits.values, leads.values, names, values, stats, members, spectra, notes
     )
     return stats_obj, None
+
+
+def _validated_layout(
+    pred: xr.Dataset, task, template: xr.Dataset, path: str
+) -> tuple[xr.Dataset, list[str]]:
+    """``pred`` checked against the task's attributes, grid and init/lead times (the
+    protocol's only, in blocks of init times), with the notes for the results."""
+    notes = validate.check_task_attrs(pred, task, path)
+    pred = validate.check_grid(pred, template["lat"].values, template["lon"].values, path)
+    inits = pd.Index(template["init_time"].values)
+    extra = pred.sizes.get("init_time", 0) - len(inits)
+    pred = validate.check_times(pred, "init_time", inits, path)
+    pred = validate.check_times(pred, "lead_time", pd.Index(template["lead_time"].values), path)
+    if extra > 0:
+        notes.append(f"{extra} init times outside the protocol were ignored")
+    return _in_blocks(pred), notes
+
+
+def _target_fields(
+    pred: xr.Dataset, targets: tuple[Field, ...], truth: xr.Dataset, members: int, path: str
+) -> dict[str, xr.DataArray]:
+    """Each target field of ``pred``, its dims and units checked, in the scorer's order
+    ``init_time, lead_time, [member], lat, lon``."""
+    fields = {}
+    for f in targets:
+        da = validate.field_of(pred, f, path)
+        validate.check_dims(da, ("init_time", "lead_time"), path, f.name)
+        validate.check_units(da, truth[f.name].attrs.get("units", ""), path, f.name)
+        order = ["init_time", "lead_time", *(["member"] if members else []), "lat", "lon"]
+        fields[f.name] = da.transpose(*order)
+    return fields
+
+
+@dataclass
+class _BlockScorer:
+    """What every block of the pass needs: the truth and climatology as (time, cell)
+    arrays, the rows each (init, lead) sample takes from them, the region weights and the
+    task's derived fields and registered statistics. Called on the blocks of one run of
+    init times (one per field), it gives their statistics (:meth:`__call__`)."""
+
+    fields: list[str]
+    truths: dict[str, np.ndarray]
+    clims: dict[str, np.ndarray]
+    #: (init, lead) -> row of the truth at the valid time, and of the climatology
+    valid_pos: np.ndarray
+    clim_rows: np.ndarray
+    weights: np.ndarray
+    members: int
+    extras: _Extras
+    #: latitude weights of the spectra, or None when no spectral score is asked for
+    spectral_lat_weights: np.ndarray | None
+    wind: bool
+    grid: tuple[int, int]
+
+    @classmethod
+    def build(
+        cls,
+        task,
+        truth: xr.Dataset,
+        samples: tuple[pd.Index, pd.Index],
+        grid: tuple[np.ndarray, np.ndarray],
+        weights: np.ndarray,
+        members: int,
+    ) -> _BlockScorer:
+        """Read the truth and climatology of ``task`` and index them by sample: ``samples``
+        are the protocol's (inits, leads), ``grid`` its (lat, lon), ``weights`` the region
+        weight matrix."""
+        spec = task.spec
+        inits, leads = samples
+        lat, lon = grid
+        fields = [f.name for f in spec.targets]
+        clim = protocol.climatology(task)
+        truth_times = truth["time"].values
+        valid_pos = _valid_index(inits.values, leads.values, truth_times)
+        doy, hour = _clim_index(truth_times[valid_pos], clim["hour"].values)
+        with reading(str(task.data_dir), "the task's truth and climatology"):
+            truths, clims = _load_references(task, spec.targets, truth_times, clim)
+            extras = _Extras.build(task, leads, truths, truth_times[valid_pos])
+        spectral = "spectral_divergence" in spec.metrics and is_periodic(lon)
+        return cls(
+            fields=fields,
+            truths=truths,
+            clims=clims,
+            valid_pos=valid_pos,
+            clim_rows=doy * clim.sizes["hour"] + hour,
+            weights=weights,
+            members=members,
+            extras=extras,
+            spectral_lat_weights=cell_area_weights(lat) if spectral else None,
+            wind="wind_vector_rmse" in spec.metrics and all(w in fields for w in WIND),
+            grid=(lat.size, lon.size),
+        )
+
+    def __call__(self, start: int, *blocks: np.ndarray) -> dict:
+        """Statistics (and spectra) of every field for the inits ``start ..`` of a block.
+        Overflow is silent: an absurd value is refused after the pass, by its extremes."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._block(start, *blocks)
+
+    def _block(self, start: int, *blocks: np.ndarray) -> dict:
+        n, nlead = blocks[0].shape[:2]
+        pos = self.valid_pos[start : start + n].ravel()
+        crow = self.clim_rows[start : start + n].ravel()
+        named = dict(zip(self.fields, blocks, strict=True))
+        out = {RANGE: {name: _extremes(block, start) for name, block in named.items()}}
+        x = {name: self._samples(block) for name, block in named.items()}
+        for name in self.fields:
+            stats = field_statistics(
+                x[name],
+                self.truths[name],
+                self.weights,
+                self.clims[name],
+                truth_rows=pos,
+                climatology_rows=crow,
+                extra=self.extras.bind(name, start, n),
+            )
+            spectra = self._spectra(name, x[name], pos, n)
+            out[name] = (stats.reshape(n, nlead, *stats.shape[1:]), spectra)
+        if self.wind:
+            u, v = WIND
+            vse = vector_statistics(
+                x[u], x[v], self.truths[u], self.truths[v], self.weights, truth_rows=pos
+            )
+            out["10m_wind"] = (vse.reshape(n, nlead, *vse.shape[1:]), None)
+        for d in self.extras.derived:
+            out[d.name] = (self._derived(d, start, named[d.source]), None)
+        return out
+
+    def _samples(self, block: np.ndarray) -> np.ndarray:
+        """A block ``(init, lead, [member], lat, lon)`` as rows of samples ``(init x lead,
+        [member], cell)``; one member counts as a deterministic forecast."""
+        n, nlead = block.shape[:2]
+        x = block.reshape(n * nlead, *block.shape[2:-2], self.grid[0] * self.grid[1])
+        return x[:, 0] if self.members == 1 else x
+
+    def _spectra(self, name: str, x: np.ndarray, pos: np.ndarray, n: int) -> np.ndarray | None:
+        """(lead, 2, k) zonal power of the (ensemble-mean) forecast and of the truth at the
+        samples' valid times ``pos``, summed over the block's ``n`` inits; None without
+        spectral scores."""
+        if self.spectral_lat_weights is None:
+            return None
+        fm = x.mean(axis=1) if x.ndim == 3 else x
+        shape = (n, -1, *self.grid)
+        power = [
+            area_zonal_power_array(a.reshape(shape), self.spectral_lat_weights).sum(axis=0)
+            for a in (fm, self.truths[name][pos])
+        ]
+        return np.stack(power, axis=1)
+
+    def _derived(self, d: Accumulation, start: int, source: np.ndarray) -> np.ndarray:
+        """(n, lead, region, stat) statistics of a derived field; NaN at leads it lacks."""
+        n, nlead = source.shape[:2]
+        lead_map = self.extras.leads[d.name]
+        k = np.array(sorted(lead_map), dtype=np.int64)
+        parts = np.stack([lead_map[j] for j in k])  # (lead, steps)
+        block = source.reshape(n, nlead, *source.shape[2:-2], self.grid[0] * self.grid[1])
+        if self.members == 1:
+            block = block[:, :, 0]
+        x = block[:, parts].sum(axis=2, dtype=np.float32)
+        x = x.reshape(n * k.size, *x.shape[2:])
+        stats = field_statistics(
+            x,
+            self.truths[d.name],
+            self.weights,
+            truth_rows=self.valid_pos[start : start + n, k].ravel(),
+            extra=self.extras.bind(d.name, start, n, k),
+        )
+        result = np.full((n, nlead, *stats.shape[1:]), np.nan)
+        result[:, k] = stats.reshape(n, k.size, *stats.shape[1:])
+        return result
+
+    def assemble(self, computed: list[dict], ninit: int) -> tuple[dict, dict, dict]:
+        """The blocks' results joined: per-sample values, the names of their statistics and
+        the time-mean spectra of each field."""
+        values, stats, spectra = {}, {}, {}
+        for name in computed[0]:
+            if name == RANGE:
+                continue
+            values[name] = np.concatenate([part[name][0] for part in computed], axis=0)
+            if name == "10m_wind":
+                stats[name] = ("vse",)
+                continue
+            derived = name in self.extras.leads
+            extra = [st for st, _ in self.extras.registered.get(name, [])]
+            stats[name] = stat_names(not derived, self.members, extra)
+            if self.spectral_lat_weights is not None and not derived:
+                spectra[name] = sum(part[name][1] for part in computed) / ninit
+        return values, stats, spectra
 
 
 def _extremes(block: np.ndarray, start: int) -> list[tuple[float, int, int]]:
