@@ -46,7 +46,7 @@ from climbench.data.open import combine, open_dataset, select_variables
 from climbench.data.progress import progress_bar
 from climbench.data.regrid import regrid, resolve_grid
 from climbench.data.remote import sha256_file
-from climbench.data.shard_reader import lazy_shards, read_steps, time_bounds
+from climbench.data.shard_reader import in_time_range, lazy_shards, read_steps
 from climbench.errors import (
     ConfigError,
     CoordinateError,
@@ -237,9 +237,8 @@ def load_prepared(
     _require_complete(store)
     with harmless_warnings_silenced():
         ds = xr.open_zarr(store, consolidated=True, chunks=None)[list(variables)]
-    start, stop = time_bounds(ds, time_range)
-    if time_range is not None and "time" in ds.dims:
-        ds = ds.isel(time=slice(start, stop))
+    ds, start = in_time_range(ds, time_range)
+    stop = start + ds.sizes.get("time", 0)
     data = {}
     for name, da in ds.data_vars.items():
         fast = read_steps(store, da, start, stop) if da.dims[:1] == ("time",) else None

@@ -53,9 +53,7 @@ def lazy_shards(
     and copy the part kept. Other variables keep xarray's lazy backend arrays (read by
     zarr when computed).
     """
-    start, stop = time_bounds(ds, time_range)
-    if time_range is not None and "time" in ds.dims:
-        ds = ds.isel(time=slice(start, stop))
+    ds, start = in_time_range(ds, time_range)
     out = {}
     for name, da in ds.data_vars.items():
         if da.dims[:1] != ("time",) or not _stored_values_are_decoded(da):
@@ -84,14 +82,15 @@ def lazy_shards(
     return ds.assign(out)
 
 
-def time_bounds(ds: xr.Dataset, time_range: tuple[object, object] | None) -> tuple[int, int]:
-    """``(start, stop)`` positions of ``time_range`` (inclusive labels) along ``ds``'s time
-    axis; the whole axis when None or when ``ds`` has no time dim."""
-    stop = ds.sizes.get("time", 0)
+def in_time_range(
+    ds: xr.Dataset, time_range: tuple[object, object] | None
+) -> tuple[xr.Dataset, int]:
+    """``ds`` over ``time_range`` (inclusive labels), with the position of its first step
+    along the store's time axis; ``ds`` whole (offset 0) when None or without a time dim."""
     if time_range is None or "time" not in ds.dims:
-        return 0, stop
-    start, stop, _ = ds.indexes["time"].slice_indexer(*time_range).indices(stop)
-    return start, stop
+        return ds, 0
+    start, stop, _ = ds.indexes["time"].slice_indexer(*time_range).indices(ds.sizes["time"])
+    return ds.isel(time=slice(start, stop)), start
 
 
 def _stored_values_are_decoded(da: xr.DataArray) -> bool:

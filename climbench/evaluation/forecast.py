@@ -238,13 +238,13 @@ def sample_statistics(
     here (the intervals come from the aggregation)."""
     spec = task.spec
     template = task.template()
-    pred, notes = _validated_layout(pred, task, template, path)
     inits = pd.Index(template["init_time"].values)
     leads = pd.Index(template["lead_time"].values)
+    lat, lon = template["lat"].values, template["lon"].values
+    pred, notes = _validated_layout(pred, task, (inits, leads), (lat, lon), path)
     truth = task.truth()
     members = int(pred.sizes.get("member", 1)) if "member" in pred.dims else 0
     fields = _target_fields(pred, spec.targets, truth, members, path)
-    lat, lon = template["lat"].values, template["lon"].values
     names, weights = _regions(task, lat, lon)
     score = _BlockScorer.build(task, truth, (inits, leads), (lat, lon), weights, members)
 
@@ -267,16 +267,21 @@ def sample_statistics(
 
 
 def _validated_layout(
-    pred: xr.Dataset, task, template: xr.Dataset, path: str
+    pred: xr.Dataset,
+    task,
+    samples: tuple[pd.Index, pd.Index],
+    grid: tuple[np.ndarray, np.ndarray],
+    path: str,
 ) -> tuple[xr.Dataset, list[str]]:
-    """``pred`` checked against the task's attributes, grid and init/lead times (the
-    protocol's only, in blocks of init times), with the notes for the results."""
+    """``pred`` checked against the task's attributes, its ``grid`` (lat, lon) and its
+    ``samples`` (init and lead times; the protocol's inits only, in blocks of init times),
+    with the notes for the results."""
+    inits, leads = samples
     notes = validate.check_task_attrs(pred, task, path)
-    pred = validate.check_grid(pred, template["lat"].values, template["lon"].values, path)
-    inits = pd.Index(template["init_time"].values)
+    pred = validate.check_grid(pred, *grid, path)
     extra = pred.sizes.get("init_time", 0) - len(inits)
     pred = validate.check_times(pred, "init_time", inits, path)
-    pred = validate.check_times(pred, "lead_time", pd.Index(template["lead_time"].values), path)
+    pred = validate.check_times(pred, "lead_time", leads, path)
     if extra > 0:
         notes.append(f"{extra} init times outside the protocol were ignored")
     return _in_blocks(pred), notes

@@ -132,8 +132,10 @@ def training_values(task, name: str) -> tuple[np.ndarray, pd.DatetimeIndex, str]
     return values, pd.DatetimeIndex(da["time"].values), da.attrs.get("units", "")
 
 
-def open_store(task) -> xr.Dataset:
-    return open_prepared(task.data_dir / PREPARED)
+def open_store(task, time_range: tuple[object, object] | None = None) -> xr.Dataset:
+    """The task's prepared store, lazily; over ``time_range`` (inclusive) only, when given
+    (see :func:`~climbench.data.prepare.open_prepared`)."""
+    return open_prepared(task.data_dir / PREPARED, time_range)
 
 
 def climatology(task) -> xr.Dataset:
@@ -185,7 +187,7 @@ def truth(task) -> xr.Dataset:
     inits = init_times(spec, "test")
     step = pd.Timedelta(hours=spec.forecast.time_step_hours)
     last = inits[-1] + pd.Timedelta(hours=max(spec.forecast.lead_hours))
-    ds = open_prepared(task.data_dir / PREPARED, time_range=(inits[0], last))
+    ds = open_store(task, time_range=(inits[0], last))
     needed = pd.date_range(inits[0], last, freq=step)
     require_times(ds, needed, "verifying the test inits", task.data_dir / PREPARED)
     return xr.Dataset({f.name: field_array(ds, f) for f in spec.targets})
