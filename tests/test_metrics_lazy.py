@@ -306,3 +306,29 @@ def test_crps_ensemble_lazy_equals_eager(data, members):
     field = cm.crps_ensemble_pointwise(ensemble, eager_t)
     direct = cm.area_mean(field, region=REGIONS).mean("init_time")
     np.testing.assert_allclose(eager.values, direct.values, rtol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_weighted_sums_are_the_bits_of_matmul_in_every_layout(dtype):
+    """The engine's products go through ``np.dot`` (which releases the GIL) where the block
+    is contiguous: the region means must stay the bits ``q @ w`` gives, for one row (gemv)
+    and many, any number of regions, and a broadcast row (which keeps ``matmul``)."""
+    from climbench.metrics._reduce import (
+        _BLAS_MULTIPLY_ADDS,
+        _product,
+        _weighted_sums,
+        region_weight_matrix,
+    )
+
+    rng = np.random.default_rng(5)
+    for rows in (1, 2, 3, 17, 40, 43, 64, 160):
+        for nregion in (1, 3, 5):
+            q = (rng.standard_normal((rows, 2048)) ** 2).astype(dtype)
+            w = region_weight_matrix(rng.random((nregion, 32, 64))).astype(dtype)
+            res = np.empty((rows, nregion), dtype=np.float64)
+            _weighted_sums(q, w, res)
+            step = max(1, _BLAS_MULTIPLY_ADDS // (2048 * nregion))  # (as the engine splits)
+            expected = np.concatenate([q[a : a + step] @ w for a in range(0, rows, step)])
+            np.testing.assert_array_equal(res, expected)
+            row = np.broadcast_to(q[:1], q.shape)
+            np.testing.assert_array_equal(_product(row, w), row @ w)

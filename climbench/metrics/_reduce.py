@@ -250,10 +250,23 @@ def _weighted_sums(q: np.ndarray, w: np.ndarray, res: np.ndarray) -> None:
     (:data:`_BLAS_MULTIPLY_ADDS`)."""
     step = max(1, _BLAS_MULTIPLY_ADDS // (q.shape[-1] * w.shape[1]))
     if q.shape[0] <= step:
-        res[...] = q @ w
+        res[...] = _product(q, w)
         return
     for a in range(0, q.shape[0], step):
-        res[a : a + step] = q[a : a + step] @ w
+        res[a : a + step] = _product(q[a : a + step], w)
+
+
+def _product(q: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``q @ w``, computed by ``np.dot`` where ``q`` is C-contiguous (every quantity block
+    the kernels write): numpy's ``matmul`` holds the GIL while BLAS multiplies, ``dot``
+    releases it. With ``matmul`` the products (a third of a kernel's time) of dask's
+    workers and of the scorer's pool threads ran one at a time, and the GIL-held products
+    stalled zarr's reader threads too. Both call the same BLAS routine (``gemm``, ``gemv``
+    for a single row), so the results are the same bits (tests/test_metrics_lazy.py,
+    ``test_weighted_sums_are_the_bits_of_matmul_in_every_layout``). Other layouts (a
+    broadcast row of stride 0) keep ``matmul``, whose strided loop ``dot`` does not
+    reproduce bit for bit."""
+    return np.dot(q, w) if q.flags.c_contiguous else q @ w
 
 
 def _renormalised(
@@ -276,7 +289,9 @@ def _finite_mean(q: np.ndarray, valid: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``sum_c w_c q_c / sum_c w_c`` over the ``valid`` cells of each row (NaN where a
     region has none)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (np.where(valid, q, 0.0) @ w) / (np.broadcast_to(valid, q.shape).astype(w.dtype) @ w)
+        return _product(np.where(valid, q, 0.0), w) / _product(
+            np.broadcast_to(valid, q.shape).astype(w.dtype), w
+        )
 
 
 def _blockwise_means(pointwise: Pointwise, nout: int, nregion: int | None, members: bool, *arrays):
