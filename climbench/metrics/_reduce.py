@@ -311,6 +311,7 @@ def _blockwise_means(pointwise: Pointwise, nout: int, nregion: int | None, membe
     import dask.array as dsa
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
+    from dask.task_spec import List, Task
 
     *inputs, weights = arrays
     if not any(isinstance(a, dsa.Array) for a in inputs):
@@ -339,9 +340,11 @@ def _blockwise_means(pointwise: Pointwise, nout: int, nregion: int | None, membe
         keys = []
         for a in lazy:
             inlined = [inline_gathered(a, _block_key(a, b, nloop)) for b in blocks]
-            keys.append([key for key, _ in inlined])
+            keys.append(List(*(node for node, _ in inlined)))
             depends.update(*(names for _, names in inlined))
-        graph[(name, *index, *tail)] = (
+        key = (name, *index, *tail)
+        graph[key] = Task(
+            key,
             _group_means,
             pointwise,
             nout,
@@ -349,7 +352,7 @@ def _blockwise_means(pointwise: Pointwise, nout: int, nregion: int | None, membe
             members,
             matrix,
             weights.ndim == 3,
-            keys,
+            List(*keys),
         )
     if axis is not None:
         chunks[axis] = tuple(sum(chunks[axis][m] for m in g) for g in groups)

@@ -160,6 +160,7 @@ def gather_rows(source, positions: np.ndarray, init_chunks: tuple[int, ...]):
     import dask.array as dsa
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
+    from dask.task_spec import List, Task, TaskRef
 
     if not isinstance(source, dsa.Array):
         source = dsa.from_array(np.asarray(source), chunks=-1)
@@ -173,10 +174,11 @@ def gather_rows(source, positions: np.ndarray, init_chunks: tuple[int, ...]):
         rows = positions[start : start + n]
         first = int(np.searchsorted(bounds, rows.min(), side="right")) - 1
         last = int(np.searchsorted(bounds, rows.max(), side="right")) - 1
-        keys = [(source.name, c, *rest) for c in range(first, last + 1)]
+        keys = List(*(TaskRef((source.name, c, *rest)) for c in range(first, last + 1)))
         local = steps[start : start + n].copy()
         local[local[:, 0] >= 0, 0] -= first
-        graph[(name, b, 0, *rest)] = (_take_rows, keys, rows, bounds[first : last + 2], local)
+        key = (name, b, 0, *rest)
+        graph[key] = Task(key, _take_rows, keys, rows, bounds[first : last + 2], local)
         start += n
     layer = HighLevelGraph.from_collections(name, graph, dependencies=[source])
     chunks = (tuple(init_chunks), (positions.shape[1],), *((k,) for k in source.shape[1:]))
@@ -191,21 +193,23 @@ def _take_rows(
 
 def inline_gathered(array, key: tuple) -> tuple[object, set[str]]:
     """What a consumer task may hold in place of ``array``'s block ``key``: for a
-    :func:`gather_rows` array, the gathering task itself (``(_take_rows, source keys, ...)``,
-    which dask runs inside the consumer's task), else ``key``; with the names of the graph
-    layers the consumer then depends on.
+    :func:`gather_rows` array, the gathering task itself (a ``Task`` of ``_take_rows`` over
+    the source keys, which dask runs inside the consumer's task), else a reference to
+    ``key``; with the names of the graph layers the consumer then depends on.
 
     A gathered block is a cheap wrapper (:class:`GatheredRows` copies nothing until read),
     so a task of its own buys nothing but scheduling: a year of daily forecasts of 7 fields
     has 2 x 1,281 of them (truth and climatology), half the tasks of scoring it, at about
     0.2 ms of the threaded scheduler's time each.
     """
+    from dask.task_spec import Task, TaskRef
+
     if not array.name.startswith(_GATHER):  # (asking another layer for a task may build
-        return key, {array.name}  # all of its tasks: a blockwise layer's, say)
+        return TaskRef(key), {array.name}  # all of its tasks: a blockwise layer's, say)
     task = array.dask.layers[array.name].get(key)
-    if isinstance(task, tuple) and task[0] is _take_rows:
+    if isinstance(task, Task) and task.func is _take_rows:
         return task, set(array.dask.dependencies[array.name])
-    return key, {array.name}
+    return TaskRef(key), {array.name}
 
 
 class GatheredRows:
@@ -409,11 +413,22 @@ def _joined_rows(data, rows: tuple[int, ...]):
     import dask.array as dsa
     from dask.base import tokenize
     from dask.highlevelgraph import HighLevelGraph
+    from dask.task_spec import Task
 
     name = "joined-rows-" + tokenize(data, rows)
-    graph = {(name, *(0,) * len(rows)): (_join_blocks, data.__dask_keys__(), rows)}
+    key = (name, *(0,) * len(rows))
+    blocks = _task_refs(data.__dask_keys__())
+    graph = {key: Task(key, _join_blocks, blocks, rows)}
     layer = HighLevelGraph.from_collections(name, graph, dependencies=[data])
     return dsa.Array(layer, name, tuple((n,) for n in rows), dtype=data.dtype)
+
+
+def _task_refs(keys):
+    """A nested list of dask keys (``Array.__dask_keys__()``) as task-spec references, so
+    the task holding it receives the nested list of their blocks."""
+    from dask.task_spec import List, TaskRef
+
+    return List(*(_task_refs(k) for k in keys)) if isinstance(keys, list) else TaskRef(keys)
 
 
 def _join_blocks(blocks: list, rows: tuple[int, ...]) -> np.ndarray:
