@@ -149,6 +149,45 @@ def test_scores_on_lazy_inputs_equal_in_memory_scores(data):
             )  # float32 sums: BLAS kernels differ
 
 
+def test_dataset_fields_chunked_differently_are_scored(data):
+    """A forecast Dataset whose fields are chunked differently along init_time (as
+    ``xr.open_zarr(chunks="auto")`` chunks a store of 2-D and 3-D fields, where
+    ``Dataset.chunks`` raises) is aligned and scored field by field, each truth and
+    climatology gathered on its own field's chunks, with the in-memory numbers."""
+    forecast, truth, clim = data
+    fields = {"t2m": forecast, "z500": forecast * 2.0}
+    eager_f = xr.Dataset(fields)
+    eager_t = cm.align_to_forecast(eager_f, xr.Dataset({"t2m": truth, "z500": truth * 2.0}))
+    climatology = xr.Dataset({"t2m": clim, "z500": clim * 2.0})
+    lazy_f = xr.Dataset(
+        {"t2m": forecast.chunk({"init_time": 3}), "z500": (forecast * 2.0).chunk({"init_time": 7})}
+    )
+    with pytest.raises(ValueError):
+        lazy_f.chunks  # noqa: B018 (xarray refuses the Dataset-wide chunks)
+    truth_ds = xr.Dataset({"t2m": truth, "z500": truth * 2.0}).chunk({"time": 9})
+    lazy_t = cm.align_to_forecast(lazy_f, truth_ds)
+    for name in fields:
+        assert lazy_t[name].chunksizes["init_time"] == lazy_f[name].chunksizes["init_time"]
+    for metric, lazy, eager in (
+        (
+            "rmse",
+            cm.rmse(lazy_f, lazy_t, region=REGIONS),
+            cm.rmse(eager_f, eager_t, region=REGIONS),
+        ),
+        (
+            "acc",
+            cm.acc(lazy_f, lazy_t, climatology.chunk({"lat": 4}), region=REGIONS),
+            cm.acc(eager_f, eager_t, climatology, region=REGIONS),
+        ),
+        ("mae", cm.mae(lazy_f, lazy_t), cm.mae(eager_f, eager_t)),
+    ):
+        for name in fields:
+            assert lazy[name].chunks is not None, (metric, name)
+            np.testing.assert_allclose(
+                lazy[name].values, eager[name].values, rtol=2e-6, err_msg=f"{metric} {name}"
+            )
+
+
 def test_regions_are_independent_where_cells_are_masked(data):
     """A NaN cell inside one region must not change another region's mean."""
     forecast, truth, _ = data

@@ -117,7 +117,10 @@ def _block_slices(lead: tuple[int, ...], row: int, elements: int) -> Iterator[tu
 def _whole_fields(x, core: Sequence[str] = SPATIAL):
     """``x`` with each dask chunk holding whole fields along the ``core`` dims, as the
     kernel needs: a climatology chunked along lat (as WeatherBench 2 stores ship them)
-    becomes one spatial chunk; other chunks (init times, leads) are kept."""
+    becomes one spatial chunk; other chunks (init times, leads) are kept. A Dataset's
+    fields are taken one by one (they may be chunked differently)."""
+    if isinstance(x, xr.Dataset):
+        return x.assign({k: _whole_fields(v, core) for k, v in x.data_vars.items()})
     chunks = getattr(x, "chunksizes", None) or {}
     if all(len(chunks.get(d, (0,))) <= 1 for d in core):
         return x

@@ -123,7 +123,7 @@ def align_to_forecast(
                 found=f"{absent.size} valid times missing, first {absent[0]}",
                 hint="subset the forecast's init_time, or pass missing='nan'",
             )
-    if forecast.chunks and missing == "raise":
+    if _is_chunked(forecast) and missing == "raise":
         out = _align_by_chunk(forecast, truth, vt)
     else:
         parts = []
@@ -323,13 +323,12 @@ def _align_by_chunk(forecast, truth, vt: xr.DataArray):
     never splits or rechunks the forecast and the graph stays small (memory bounded by a
     few forecast chunks)."""
     positions = pd.Index(truth["time"].values).get_indexer(vt.values.ravel()).reshape(vt.shape)
-    init_chunks = _init_chunks(forecast)
     if isinstance(truth, xr.Dataset):
         return xr.Dataset(
-            {k: _align_array(v, positions, init_chunks) for k, v in truth.items()},
+            {k: _align_array(v, positions, _init_chunks(forecast, k)) for k, v in truth.items()},
             attrs=truth.attrs,
         )
-    return _align_array(truth, positions, init_chunks)
+    return _align_array(truth, positions, _init_chunks(forecast, truth.name))
 
 
 def climatology_at(climatology: xr.DataArray | xr.Dataset, times: xr.DataArray):
@@ -354,11 +353,14 @@ def climatology_for_forecast(climatology, forecast):
     """The climatology at the valid times of a dask-backed ``forecast``, chunked as the
     forecast (one task per init block, :func:`gather_rows`); other inputs go through
     :func:`climatology_at` (label selection at every valid time)."""
-    if not forecast.chunks or "dayofyear" not in climatology.dims:
+    if not _is_chunked(forecast) or "dayofyear" not in climatology.dims:
         return climatology_at(climatology, valid_time(forecast))
     if isinstance(climatology, xr.Dataset):
         return xr.Dataset(
-            {k: climatology_for_forecast(v, forecast) for k, v in climatology.items()},
+            {
+                k: climatology_for_forecast(v, _field_of(forecast, k))
+                for k, v in climatology.items()
+            },
             attrs=climatology.attrs,
         )
     import dask.array as dsa
@@ -392,7 +394,7 @@ def climatology_for_forecast(climatology, forecast):
     else:
         data = data.reshape(rows)
     gathered = gather_rows(
-        data, entry.reshape(forecast["init_time"].size, -1), _init_chunks(forecast)
+        data, entry.reshape(forecast["init_time"].size, -1), _init_chunks(forecast, clim.name)
     )
     dims = ("init_time", "lead_time", *clim.dims[1 + ("hour" in clim.dims) :])
     coords = {k: v for k, v in clim.coords.items() if set(v.dims) <= set(dims[2:])}
@@ -435,5 +437,24 @@ def _join_blocks(blocks: list, rows: tuple[int, ...]) -> np.ndarray:
     return np.block(blocks).reshape(rows)
 
 
-def _init_chunks(forecast) -> tuple[int, ...]:
-    return tuple(forecast.chunksizes["init_time"])
+def _is_chunked(x: xr.DataArray | xr.Dataset) -> bool:
+    """Whether ``x`` (or any variable of a Dataset) is dask-backed. ``Dataset.chunks``
+    raises where variables are chunked differently along a dim, as
+    ``xr.open_zarr(chunks="auto")`` chunks a store of 2-D and 3-D fields."""
+    variables = x.data_vars.values() if isinstance(x, xr.Dataset) else [x]
+    return any(v.chunks for v in variables)
+
+
+def _field_of(forecast, name):
+    """The forecast field ``name`` of a Dataset (the variables of one may be chunked
+    differently), else its first dask-backed field with init times; a DataArray as is."""
+    if not isinstance(forecast, xr.Dataset):
+        return forecast
+    if name in forecast.data_vars and forecast[name].chunks:
+        return forecast[name]
+    return next(v for v in forecast.data_vars.values() if v.chunks and "init_time" in v.dims)
+
+
+def _init_chunks(forecast, name=None) -> tuple[int, ...]:
+    """The init_time chunks of the forecast field ``name`` (see :func:`_field_of`)."""
+    return tuple(_field_of(forecast, name).chunksizes["init_time"])
