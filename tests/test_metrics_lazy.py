@@ -188,6 +188,40 @@ def test_dataset_fields_chunked_differently_are_scored(data):
             )
 
 
+def test_store_opened_with_auto_chunks_is_scored(data, tmp_path):
+    """The README's way of opening a store, ``xr.open_zarr(path, chunks="auto")``, on a
+    store of a 2-D and a 3-D field one init per chunk: dask's auto chunks (here with a small
+    target size) differ between the fields, and the scores equal the in-memory ones."""
+    import dask
+
+    forecast, truth, clim = data
+    levels = [500.0, 850.0]
+    z = xr.concat([forecast * 2.0, forecast * 3.0], dim=xr.Variable("level", levels))
+    z = z.transpose("init_time", "lead_time", "level", "lat", "lon")
+    store = tmp_path / "forecast.zarr"
+    xr.Dataset({"t2m": forecast, "z": z}).chunk({"init_time": 1}).to_zarr(store)
+    truth_z = xr.concat([truth * 2.0, truth * 3.0], dim=xr.Variable("level", levels))
+    truth_ds = xr.Dataset({"t2m": truth, "z": truth_z.transpose("time", "level", "lat", "lon")})
+    with dask.config.set({"array.chunk-size": "64KiB"}):
+        lazy_f = xr.open_zarr(store, chunks="auto")
+    sizes = {k: lazy_f[k].chunksizes["init_time"] for k in ("t2m", "z")}
+    assert sizes["t2m"] != sizes["z"] and max(sizes["t2m"]) > 1
+    eager_f = lazy_f.compute()  # (load() would load lazy_f in place)
+    lazy_t = cm.align_to_forecast(lazy_f, truth_ds.chunk({"time": 9}))
+    eager_t = cm.align_to_forecast(eager_f, truth_ds)
+    climatology = xr.Dataset(
+        {"t2m": clim, "z": xr.concat([clim * 2.0, clim * 3.0], dim=xr.Variable("level", levels))}
+    )
+    lazy = cm.acc(lazy_f, lazy_t, climatology, region=REGIONS)
+    eager = cm.acc(eager_f, eager_t, climatology, region=REGIONS)
+    for name in ("t2m", "z"):
+        assert lazy[name].chunks is not None
+        np.testing.assert_allclose(lazy[name].values, eager[name].values, rtol=2e-6)
+    np.testing.assert_allclose(
+        cm.rmse(lazy_f, lazy_t)["z"].values, cm.rmse(eager_f, eager_t)["z"].values, rtol=2e-6
+    )
+
+
 def test_regions_are_independent_where_cells_are_masked(data):
     """A NaN cell inside one region must not change another region's mean."""
     forecast, truth, _ = data
