@@ -247,9 +247,14 @@ def _least_cpu(rounds: list[dict], kind: str) -> dict:
     return min((r[kind] for r in rounds), key=lambda r: r["cpu_s"])
 
 
+def _ratios(rounds: list[dict], a: str, b: str, figure: str = "cpu_s") -> list[float]:
+    """``a``'s ``figure`` over ``b``'s, round by round (the same state of the machine)."""
+    return [r[a][figure] / r[b][figure] for r in rounds]
+
+
 def _ratio(rounds: list[dict], a: str, b: str) -> float:
     """The median over rounds of ``a``'s CPU over ``b``'s in the same round."""
-    return float(np.median([r[a]["cpu_s"] / r[b]["cpu_s"] for r in rounds]))
+    return float(np.median(_ratios(rounds, a, b)))
 
 
 def _agree(a: dict, b: dict) -> float:
@@ -299,16 +304,15 @@ def main(argv: list[str] | None = None) -> None:
             agree = _agree(
                 _least_cpu(rounds, kind)["values"], _least_cpu(rounds, "evaluate")["values"]
             )
+            each = _ratios(rounds, kind, "read")
+            wall = float(np.median(_ratios(rounds, kind, "read", "wall_s")))
             print(
                 f"  {names[kind]}: API / evaluate {ratio_eval:.2f}x, API / read "
-                f"{ratio_read:.2f}x CPU (median of {len(rounds)} rounds) [target <= 2x each: "
-                f"{met}]; wall / read wall {_wall_ratio(rounds, kind):.2f}x; largest relative "
-                f"difference of the scores {agree:.1e}"
+                f"{ratio_read:.2f}x CPU (median of {len(rounds)} rounds; "
+                f"{min(each):.2f}x to {max(each):.2f}x) [target <= 2x each: {met}]; "
+                f"wall / read wall {wall:.2f}x; largest relative difference of the scores "
+                f"{agree:.1e}"
             )
-
-
-def _wall_ratio(rounds: list[dict], kind: str) -> float:
-    return float(np.median([r[kind]["wall_s"] / r["read"]["wall_s"] for r in rounds]))
 
 
 if __name__ == "__main__":
