@@ -188,6 +188,17 @@ def test_dataset_fields_chunked_differently_are_scored(data):
             )
 
 
+def test_dask_backed_static_field_beside_in_memory_fields_aligns_eagerly(data):
+    """Only the forecast's fields with init times decide the lazy path: a dask-backed
+    static field (a mask) beside in-memory forecast fields leaves the truth in memory."""
+    forecast, truth, _ = data
+    mask = xr.ones_like(forecast.isel(init_time=0, lead_time=0, drop=True)).chunk()
+    aligned = cm.align_to_forecast(xr.Dataset({"t2m": forecast, "mask": mask}), truth.to_dataset())
+    assert aligned["t2m"].chunks is None
+    expected = cm.align_to_forecast(forecast, truth)
+    np.testing.assert_array_equal(aligned["t2m"].values, expected.values)
+
+
 def test_store_opened_with_auto_chunks_is_scored(data, tmp_path):
     """The README's way of opening a store, ``xr.open_zarr(path, chunks="auto")``, on a
     store of a 2-D and a 3-D field one init per chunk: dask's auto chunks (here with a small

@@ -437,22 +437,24 @@ def _join_blocks(blocks: list, rows: tuple[int, ...]) -> np.ndarray:
     return np.block(blocks).reshape(rows)
 
 
-def _is_chunked(x: xr.DataArray | xr.Dataset) -> bool:
-    """Whether ``x`` (or any variable of a Dataset) is dask-backed. ``Dataset.chunks``
-    raises where variables are chunked differently along a dim, as
-    ``xr.open_zarr(chunks="auto")`` chunks a store of 2-D and 3-D fields."""
-    variables = x.data_vars.values() if isinstance(x, xr.Dataset) else [x]
-    return any(v.chunks for v in variables)
+def _chunked_fields(forecast: xr.DataArray | xr.Dataset) -> list[xr.DataArray]:
+    """The dask-backed fields of ``forecast`` with init times. ``Dataset.chunks`` would
+    raise where fields are chunked differently along a dim, as ``xr.open_zarr(chunks=
+    "auto")`` chunks a store of 2-D and 3-D fields."""
+    fields = forecast.data_vars.values() if isinstance(forecast, xr.Dataset) else [forecast]
+    return [v for v in fields if v.chunks and "init_time" in v.dims]
+
+
+def _is_chunked(forecast: xr.DataArray | xr.Dataset) -> bool:
+    """Whether the forecast's fields are dask-backed (see :func:`_chunked_fields`)."""
+    return bool(_chunked_fields(forecast))
 
 
 def _field_of(forecast, name):
-    """The forecast field ``name`` of a Dataset (the variables of one may be chunked
-    differently), else its first dask-backed field with init times; a DataArray as is."""
-    if not isinstance(forecast, xr.Dataset):
-        return forecast
-    if name in forecast.data_vars and forecast[name].chunks:
-        return forecast[name]
-    return next(v for v in forecast.data_vars.values() if v.chunks and "init_time" in v.dims)
+    """The dask-backed forecast field ``name`` (the fields of a Dataset may be chunked
+    differently), else the first dask-backed field."""
+    fields = _chunked_fields(forecast)
+    return next((v for v in fields if v.name == name), fields[0])
 
 
 def _init_chunks(forecast, name=None) -> tuple[int, ...]:
